@@ -1,0 +1,87 @@
+"""Just enough bencode to check a torrent: decode it and find its info dict's bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from torpub.errors import RecordError
+
+
+class BencodeError(RecordError):
+    pass
+
+
+def decode(data: bytes) -> Any:
+    value, end = _decode_at(data, 0, 0)
+    if end != len(data):
+        raise BencodeError(f"{len(data) - end} trailing bytes after the bencoded value")
+    return value
+
+
+def info_hash(torrent: bytes) -> str:
+    """The v1 info-hash: SHA-1 of the info dict exactly as it is encoded."""
+    start, end = info_span(torrent)
+    return hashlib.sha1(torrent[start:end]).hexdigest()
+
+
+def info_span(torrent: bytes) -> tuple[int, int]:
+    if torrent[:1] != b"d":
+        raise BencodeError("a torrent is a bencoded dictionary")
+    pos = 1
+    while pos < len(torrent) and torrent[pos : pos + 1] != b"e":
+        key, pos = _decode_at(torrent, pos, 1)
+        start = pos
+        _, pos = _decode_at(torrent, pos, 1)
+        if key == b"info":
+            return start, pos
+    raise BencodeError("the torrent has no info dictionary")
+
+
+_MAX_DEPTH = 64
+
+
+def _decode_at(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    if depth > _MAX_DEPTH:
+        raise BencodeError("bencode nested too deeply")
+    lead = data[pos : pos + 1]
+    if lead == b"i":
+        end = _find(data, b"e", pos)
+        return _integer(data[pos + 1 : end]), end + 1
+    if lead == b"l":
+        items, pos = [], pos + 1
+        while data[pos : pos + 1] != b"e":
+            item, pos = _decode_at(data, pos, depth + 1)
+            items.append(item)
+        return items, pos + 1
+    if lead == b"d":
+        result, pos, last = {}, pos + 1, None
+        while data[pos : pos + 1] != b"e":
+            key, pos = _decode_at(data, pos, depth + 1)
+            if not isinstance(key, bytes) or (last is not None and key <= last):
+                raise BencodeError("dictionary keys must be unique byte strings in order")
+            result[key], pos = _decode_at(data, pos, depth + 1)
+            last = key
+        return result, pos + 1
+    if lead.isdigit():
+        colon = _find(data, b":", pos)
+        length = _integer(data[pos:colon])
+        end = colon + 1 + length
+        if length < 0 or end > len(data):
+            raise BencodeError("byte string runs past the end")
+        return data[colon + 1 : end], end
+    raise BencodeError(f"unexpected byte at offset {pos}" if lead else "truncated bencode")
+
+
+def _find(data: bytes, token: bytes, pos: int) -> int:
+    end = data.find(token, pos)
+    if end < 0:
+        raise BencodeError("truncated bencode")
+    return end
+
+
+def _integer(raw: bytes) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise BencodeError(f"bad integer {raw[:20]!r}") from None

@@ -1,0 +1,109 @@
+"""The one exception tree of torpub; the CLI turns it into a line and an exit code.
+
+TorpubError
+├── ConfigError            bad configuration or flags
+├── InvalidURL             a URL torpub cannot name in DNS
+├── ArtifactError          a missing, unreadable or empty artifact
+├── BudgetError            a torrent that cannot fit the DNS chunk budget
+├── RecordError            records that do not decode to a torrent
+│   ├── NotPublished       nothing is published for a URL
+│   ├── LimitExceeded      a head asks for more than the client allows
+│   ├── MissingChunk       a chunk index has no record
+│   └── ChecksumMismatch   records caught mid-update
+├── PlanError              a plan torpub refuses to carry out
+│   ├── OwnershipConflict  a URL published by another owner
+│   └── SafetyThreshold    a plan that deletes or rewrites too much
+├── ZoneError              a zone that does not parse or contain a host
+└── ProviderError          a DNS backend failed or refused
+"""
+
+from __future__ import annotations
+
+
+class TorpubError(Exception):
+    """Root of every error torpub raises on purpose."""
+
+
+class ConfigError(TorpubError):
+    pass
+
+
+class InvalidURL(TorpubError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"invalid URL {url!r}: {reason}")
+        self.url = url
+
+
+class ArtifactError(TorpubError):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
+
+class BudgetError(TorpubError):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class RecordError(TorpubError):
+    pass
+
+
+class NotPublished(RecordError):
+    def __init__(self, url: str) -> None:
+        super().__init__(f"no torrent is published for {url}")
+        self.url = url
+
+
+class LimitExceeded(RecordError):
+    pass
+
+
+class MissingChunk(RecordError):
+    def __init__(self, index: int, name: str) -> None:
+        super().__init__(f"chunk {index} is missing ({name})")
+        self.index = index
+        self.name = name
+
+
+class ChecksumMismatch(RecordError):
+    def __init__(self, what: str, ttl: int | None = None) -> None:
+        wait = f"after the head's TTL ({ttl} s)" if ttl is not None else "after the head's TTL"
+        super().__init__(f"{what} differs: the records were caught mid-update; retry {wait}")
+        self.what = what
+
+
+class PlanError(TorpubError):
+    pass
+
+
+class OwnershipConflict(PlanError):
+    def __init__(self, url: str, owner: str | None, ours: str | None) -> None:
+        theirs = f"owner {owner!r}" if owner else "a publisher without an owner tag"
+        mine = f"owner {ours!r}" if ours else "no owner"
+        super().__init__(
+            f"{url} is published by {theirs}; this run has {mine} and will not take it over"
+        )
+        self.url = url
+        self.owner = owner
+
+
+class SafetyThreshold(PlanError):
+    def __init__(self, changed: int, owned: int, limit: float) -> None:
+        super().__init__(
+            f"the plan deletes or rewrites {changed} of {owned} owned records "
+            f"(over {limit:.0%}); re-run with --force if that is intended"
+        )
+        self.changed = changed
+        self.owned = owned
+
+
+class ZoneError(TorpubError):
+    pass
+
+
+class ProviderError(TorpubError):
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(f"{provider}: {message}")
+        self.provider = provider

@@ -1,0 +1,133 @@
+"""Which DNS names hold a URL's torrent (record format §1)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes, urlsplit
+
+import dns.name
+
+from torpub.errors import InvalidURL
+
+LABEL = "_torrent"
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+_CHUNK_ID = re.compile(r"[0-9a-f]{16}")
+_KEY = re.compile(r"[0-9a-f]{40}")
+
+
+@dataclass(frozen=True)
+class TorrentNames:
+    """Where one URL's records live."""
+
+    url: str
+    target: str
+    key: str
+    host: str
+
+    @property
+    def head_name(self) -> str:
+        return f"{self.key}.{LABEL}.{self.host}."
+
+    def chunk_name(self, chunk_id: str, index: int) -> str:
+        return f"{index}.{chunk_id}.{self.head_name}"
+
+
+def names_for(url: str) -> TorrentNames:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise InvalidURL(url, "it has no host")
+    target = url_target(url)
+    return TorrentNames(
+        url=url,
+        target=target,
+        key=hashlib.sha1(target.encode()).hexdigest(),
+        host=dns_host(parts.hostname, url),
+    )
+
+
+def url_target(url: str) -> str:
+    """The normalised path and query that the key hashes."""
+    without_fragment = url.split("#", 1)[0]
+    parts = urlsplit(without_fragment)
+    path = _percent_encode(remove_dot_segments(unquote_to_bytes(parts.path))) or "/"
+    if "?" in without_fragment:
+        path += "?" + _ESCAPE.sub(lambda m: m.group(0).upper(), parts.query)
+    return path
+
+
+def remove_dot_segments(path: bytes) -> bytes:
+    """RFC 3986 §5.2.4, on the decoded path."""
+    out: list[bytes] = []
+    rest = path
+    while rest:
+        if rest.startswith(b"../"):
+            rest = rest[3:]
+        elif rest.startswith((b"./", b"/./")):
+            rest = rest[2:]
+        elif rest == b"/.":
+            rest = b"/"
+        elif rest.startswith(b"/../"):
+            rest = rest[3:]
+            if out:
+                out.pop()
+        elif rest == b"/..":
+            rest = b"/"
+            if out:
+                out.pop()
+        elif rest in (b".", b".."):
+            rest = b""
+        else:
+            start = 1 if rest.startswith(b"/") else 0
+            end = rest.find(b"/", start)
+            end = len(rest) if end < 0 else end
+            out.append(rest[:end])
+            rest = rest[end:]
+    return b"".join(out)
+
+
+def _percent_encode(raw: bytes) -> str:
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in raw)
+
+
+def dns_host(host: str, url: str = "") -> str:
+    """The host as lower-case IDNA 2008 A-labels, without a trailing dot."""
+    try:
+        name = dns.name.from_unicode(host.rstrip("."), idna_codec=dns.name.IDNA_2008_Practical)
+    except Exception as e:  # dnspython raises several unrelated types for bad labels
+        raise InvalidURL(url or host, f"host {host!r} is not a DNS name ({e})") from e
+    return name.to_text(omit_final_dot=True).lower()
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """A name under ``_torrent``: a head (index and chunk_id None) or a chunk."""
+
+    key: str
+    host: str
+    chunk_id: str | None = None
+    index: int | None = None
+
+
+def parse_name(name: str) -> ParsedName | None:
+    """Recognise a torrent1 head or chunk name; None for anything else."""
+    labels = name.lower().rstrip(".").split(".")
+    try:
+        at = labels.index(LABEL)
+    except ValueError:
+        return None
+    host = ".".join(labels[at + 1 :])
+    owner = labels[:at]
+    if not host or not owner or not _KEY.fullmatch(owner[-1]):
+        return None
+    if len(owner) == 1:
+        return ParsedName(owner[0], host)
+    if len(owner) == 3 and _CHUNK_ID.fullmatch(owner[1]) and _is_index(owner[0]):
+        return ParsedName(owner[2], host, owner[1], int(owner[0]))
+    return None
+
+
+def _is_index(label: str) -> bool:
+    return label.isdigit() and label.isascii() and (label == "0" or not label.startswith("0"))

@@ -1,0 +1,95 @@
+"""The seam between the planner and DNS backends, and how backends are found.
+
+A backend reads the records under ``_torrent`` in one zone and applies a plan's
+phases in order. Ordering, ownership and safety live in :mod:`torpub.plan`, once.
+Backends register under the entry-point group ``torpub.providers`` (the
+built-in ones too) and are imported only when used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+from torpub.errors import ConfigError
+from torpub.plan import Plan
+from torpub.records import Record
+
+GROUP = "torpub.providers"
+OptionValue = str | int | bool
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can hold; None means no limit worth planning around."""
+
+    max_value_length: int | None = None
+    max_batch_records: int | None = None
+    max_batch_chars: int | None = None
+    record_quota: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to publish: a backend, a zone and the backend's own options."""
+
+    provider: str
+    zone: str | None = None
+    options: Mapping[str, OptionValue] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    @property
+    def zone(self) -> str:
+        """The zone's absolute name, with the trailing dot."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def records(self) -> Sequence[Record]:
+        """Every TXT record at or below a ``_torrent`` label in the zone."""
+        ...
+
+    def apply(self, plan: Plan) -> None:
+        """Carry out the plan's phases in order; a phase starts only when the last is done."""
+        ...
+
+
+ProviderFactory = Callable[[Target], Provider]
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+
+
+def installed() -> list[ProviderInfo]:
+    found = []
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist
+        found.append(
+            ProviderInfo(
+                ep.name, ep.value, dist.name if dist else None, dist.version if dist else None
+            )
+        )
+    return sorted(found, key=lambda p: p.name)
+
+
+def load(name: str) -> ProviderFactory:
+    matches = entry_points(group=GROUP, name=name)
+    if not matches:
+        known = ", ".join(p.name for p in installed()) or "none"
+        raise ConfigError(f"unknown provider {name!r} (installed: {known})")
+    factory: ProviderFactory = next(iter(matches)).load()
+    return factory
+
+
+def open_target(target: Target) -> Provider:
+    return load(target.provider)(target)
