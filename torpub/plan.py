@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from torpub.errors import OwnershipConflict, PlanError, RecordError, SafetyThreshold
 from torpub.names import ParsedName, parse_name
-from torpub.records import Head, Record, TorrentRecords
+from torpub.records import UDP_ANSWER_LIMIT, Head, Record, TorrentRecords
 
 SAFETY_LIMIT = 0.30
 SAFETY_MINIMUM = 10
@@ -56,6 +56,7 @@ class Plan:
     phases: tuple[Phase, ...]
     owned: int
     unchanged: int
+    largest_answer: int = 0
     warnings: tuple[str, ...] = ()
 
     @property
@@ -140,11 +141,20 @@ def build_plan(
         for phase, change in changes:
             phases[phase].append(change)
 
+    largest = max((r.answer_size() for d in desired for r in d.records), default=0)
+    warnings = []
+    if largest > UDP_ANSWER_LIMIT:
+        warnings.append(
+            f"the largest answer is {largest} octets, over the {UDP_ANSWER_LIMIT}-octet "
+            "EDNS buffer, so resolvers will fall back to TCP: use a smaller chunk size"
+        )
     return Plan(
         zone=zone,
         phases=tuple(Phase(name, tuple(changes)) for name, changes in phases.items()),
         owned=owned,
         unchanged=unchanged,
+        largest_answer=largest,
+        warnings=tuple(warnings),
     )
 
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
 
@@ -19,6 +19,8 @@ DEFAULT_CHUNK_SIZE = 900
 DEFAULT_HEAD_TTL = 300
 DEFAULT_CHUNK_TTL = 86400
 MAX_STRING = 255
+# DNS Flag Day 2020: the EDNS buffer size that avoids IP fragmentation.
+UDP_ANSWER_LIMIT = 1232
 _OWNER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
@@ -35,11 +37,27 @@ class Record:
     ttl: int
     value: str
 
-    def strings(self) -> tuple[str, ...]:
-        """The value cut into character-strings of at most 255 octets."""
-        if not self.value:
-            return ("",)
-        return tuple(self.value[i : i + MAX_STRING] for i in range(0, len(self.value), MAX_STRING))
+    def strings(self) -> tuple[bytes, ...]:
+        """The value as character-strings of at most 255 octets each.
+
+        Values torpub writes are ASCII; others round-trip through UTF-8 with
+        surrogate escapes, so any octets a zone holds survive unchanged.
+        """
+        raw = self.value.encode("utf-8", "surrogateescape")
+        if not raw:
+            return (b"",)
+        return tuple(raw[i : i + MAX_STRING] for i in range(0, len(raw), MAX_STRING))
+
+    @classmethod
+    def from_strings(cls, name: str, ttl: int, strings: Iterable[bytes]) -> Record:
+        return cls(name.lower(), ttl, b"".join(strings).decode("utf-8", "surrogateescape"))
+
+    def answer_size(self) -> int:
+        """Octets of a UDP answer carrying this record alone: header, question,
+        the answer with its owner compressed to a pointer, and an EDNS OPT record."""
+        question = len(self.name.rstrip(".")) + 2 + 4
+        rdata = sum(1 + len(s) for s in self.strings())
+        return 12 + question + 2 + 10 + rdata + 11
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,59 @@
+# make demo: set everything up and run the main job on examples/.
+# make test: set everything up and run the whole suite (lint, types, tests).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages the tests and the demo run for real: named, named-checkzone,
+# dig, rndc and mktorrent (the benchmark's peer).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils mktorrent
+
+.PHONY: demo test lint typecheck pytest bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+demo: $(STAMP) system-deps
+	$(BIN)/python examples/make-release.py examples/release
+	@mkdir -p examples/out
+	@test -f examples/out/db.example.com || cp examples/zones/db.example.com examples/out/db.example.com
+	@echo; echo "== torpub sync --dry-run (the plan a reviewer sees)"
+	cd examples && ../$(BIN)/torpub sync --dry-run
+	@echo; echo "== torpub sync (writes examples/out/db.example.com)"
+	cd examples && ../$(BIN)/torpub sync
+	@echo; echo "== named-checkzone on the result"
+	/usr/bin/named-checkzone example.com examples/out/db.example.com
+	@echo; echo "== a second sync changes nothing"
+	cd examples && ../$(BIN)/torpub sync --dry-run --detailed-exitcode
+
+lint: $(STAMP)
+	$(BIN)/ruff check torpub providers tests benchmarks examples
+	$(BIN)/ruff format --check torpub providers tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP) system-deps
+	$(BIN)/python benchmarks/build.py
+
+clean:
+	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis
