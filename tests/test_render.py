@@ -29,12 +29,12 @@ def test_text_has_a_line_per_change_and_a_summary() -> None:
     plan = changed_plan()
     text = to_text(plan).plain
     lines = text.splitlines()
-    signs = [line[0] for line in lines if line[:2] in ("+ ", "~ ", "- ")]
+    signs = [line[2] for line in lines if line[2:4] in ("+ ", "~ ", "- ")]
     assert signs.count("+") == 2 * 2 + 1  # two new chunk sets of two, one new head
     assert signs.count("~") == 1 and signs.count("-") == 1 + 2
     assert '(was "v=torrent1;' in text
     assert lines[-1].startswith("Plan for example.com.: 5 to create, 1 to update, 3 to delete")
-    assert lines[0] == "create chunks (4)"
+    assert lines[0] == "create chunks (4)" and lines[1].startswith("  https://dl.example.com/")
 
 
 def test_text_styles_by_action() -> None:

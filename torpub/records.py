@@ -38,15 +38,24 @@ class Record:
     value: str
 
     def strings(self) -> tuple[bytes, ...]:
-        """The value as character-strings of at most 255 octets each.
+        """The value as character-strings of at most 255 octets each, cut between
+        UTF-8 characters where possible so each string reads on its own.
 
         Values torpub writes are ASCII; others round-trip through UTF-8 with
         surrogate escapes, so any octets a zone holds survive unchanged.
         """
-        raw = self.value.encode("utf-8", "surrogateescape")
-        if not raw:
-            return (b"",)
-        return tuple(raw[i : i + MAX_STRING] for i in range(0, len(raw), MAX_STRING))
+        data = self.value.encode("utf-8", "surrogateescape")
+        pieces: list[bytes] = []
+        while len(data) > MAX_STRING:
+            cut = MAX_STRING
+            while cut > MAX_STRING - 3 and _continuation(data[cut]):
+                cut -= 1
+            if _continuation(data[cut]):
+                cut = MAX_STRING  # not UTF-8 here anyway: any cut is as good as another
+            pieces.append(data[:cut])
+            data = data[cut:]
+        pieces.append(data)
+        return tuple(pieces)
 
     @classmethod
     def from_strings(cls, name: str, ttl: int, strings: Iterable[bytes]) -> Record:
@@ -123,6 +132,10 @@ def _tag_list(text: str) -> dict[str, str]:
             raise RecordError("head does not start with v=")
         tags.setdefault(name, value.strip())
     return tags
+
+
+def _continuation(octet: int) -> bool:
+    return octet & 0xC0 == 0x80
 
 
 def valid_owner(owner: str) -> bool:

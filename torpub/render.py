@@ -41,8 +41,12 @@ def to_text(plan: Plan, *, full: bool = False) -> Text:
         if not phase.changes:
             continue
         out.append(f"{phase.name} ({len(phase.changes)})\n", style="bold")
+        url = None
         for change in phase.changes:
-            out.append(_change_line(change, full), style=_STYLE[change.action])
+            if change.url != url:
+                url = change.url
+                out.append(f"  {url}\n", style="cyan")
+            out.append("  " + _change_line(change, full), style=_STYLE[change.action])
             out.append("\n")
     for warning in plan.warnings:
         out.append(f"warning: {warning}\n", style="bold yellow")

@@ -1,0 +1,329 @@
+"""A BIND zone file as a torpub backend.
+
+torpub rewrites only its marked block and the SOA serial, has ``named-checkzone``
+load the new file before it atomically replaces the old one, then runs the
+operator's reload command (e.g. ``rndc reload``). One file replace carries out
+every phase of a plan at once, so make-before-break holds trivially.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.name
+
+from torpub import atomic, zonefile
+from torpub.errors import ConfigError, InvalidURL, ProviderError, ZoneError
+from torpub.names import dns_host
+from torpub.plan import Action, Change, Plan
+from torpub.provider import Capabilities, Target
+from torpub.records import Record
+
+NAME = "bind"
+# BIND holds up to 65535 octets of TXT rdata, one length octet per 255 included.
+MAX_VALUE_LENGTH = 65000
+COMMAND_TIMEOUT = 120
+_CHECKZONE_PLACES = ("/usr/sbin/named-checkzone", "/usr/bin/named-checkzone")
+_PARSE_ERROR = re.compile(r"dns_\w+: ")
+
+
+@dataclass(frozen=True)
+class BindOptions:
+    zone_file: Path
+    reload_command: tuple[str, ...] = ()
+    checkzone: str | None = None
+
+    @classmethod
+    def from_target(cls, target: Target) -> BindOptions:
+        unknown = sorted(set(target.options) - {"zone_file", "reload_command", "checkzone"})
+        if unknown:
+            raise ConfigError(f"the bind provider has no option {unknown[0]!r}")
+        zone_file = _text_option(target, "zone_file")
+        if not zone_file:
+            raise ConfigError("the bind provider needs a zone file (--zone-file)")
+        reload = _text_option(target, "reload_command")
+        try:
+            command = tuple(shlex.split(reload)) if reload else ()
+        except ValueError as e:
+            raise ConfigError(f"reload command {reload!r} does not split into words: {e}") from e
+        return cls(Path(zone_file), command, _text_option(target, "checkzone"))
+
+
+def _text_option(target: Target, key: str) -> str | None:
+    value = target.options.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"bind option {key} must be text, not {value!r}")
+    return value
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+class BindProvider:
+    """Publishes into one zone file that a BIND server (or anything reading its
+    format) loads; ``today`` feeds the date-based serial."""
+
+    def __init__(self, target: Target, *, today: Callable[[], dt.date] = _utc_today) -> None:
+        self._options = BindOptions.from_target(target)
+        self._zone = _normalise_zone(target.zone) if target.zone else None
+        self._today = today
+
+    @property
+    def zone(self) -> str:
+        return self._zone_of(self._read())
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(max_value_length=MAX_VALUE_LENGTH)
+
+    def records(self) -> Sequence[Record]:
+        text = self._read()
+        zone = self._zone_of(text)
+        self._checkzone(zone, self._options.zone_file)
+        return self._block_records(text, zone)
+
+    def apply(self, plan: Plan) -> None:
+        if not plan.has_changes:
+            return  # an unchanged zone keeps its serial, so secondaries transfer nothing
+        path = self._options.zone_file
+        text = self._read()
+        zone = self._zone_of(text)
+        _check_plan_zone(plan, zone)
+        records = apply_changes(self._block_records(text, zone), plan, path)
+        self._refuse_collisions(zone, text, written_names(plan.changes))
+        with _naming(path):
+            new_text, serial = zonefile.raise_serial(
+                zonefile.with_block(text, records), self._today()
+            )
+        self._replace(zone, text, new_text)
+        self._reload(serial)
+
+    def _read(self) -> str:
+        path = self._options.zone_file
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ZoneError(
+                f"zone file {path} does not exist; torpub does not create zones"
+            ) from None
+        except OSError as e:
+            raise ZoneError(f"cannot read zone file {path}: {e.strerror}") from e
+        # surrogateescape carries any non-UTF-8 byte (a Latin-1 comment, say) through unchanged.
+        return data.decode("utf-8", "surrogateescape")
+
+    def _zone_of(self, text: str) -> str:
+        path = self._options.zone_file
+        with _naming(path):
+            stated = zonefile.zone_origin(text)
+        if self._zone and stated and self._zone != stated:
+            raise ZoneError(f"{path} holds zone {stated}, not {self._zone}")
+        zone = self._zone or stated
+        if zone is None:
+            raise ZoneError(
+                f"{path} does not state its zone's name (its SOA owner is @); pass --zone"
+            )
+        return zone
+
+    def _block_records(self, text: str, zone: str) -> tuple[Record, ...]:
+        with _naming(self._options.zone_file):
+            block = zonefile.find_block(text)
+            return zonefile.parse_block(block.body, zone) if block else ()
+
+    def _refuse_collisions(self, zone: str, text: str, written: set[str]) -> None:
+        """A name torpub writes must hold nothing outside its block: BIND would
+        merge both into one RRset, half of which torpub would then rewrite."""
+        path = self._options.zone_file
+        with _staged(path, zonefile.without_block(text)) as outside:
+            dump = self._checkzone(zone, outside, "-D", "-o", "-", shown=path)
+        shared = sorted(written & dumped_names(dump))
+        if shared:
+            more = f" and {len(shared) - 3} more" if len(shared) > 3 else ""
+            raise ProviderError(
+                NAME,
+                f"{', '.join(shared[:3])}{more} already hold records outside torpub's block "
+                f"in {path}; torpub will not share a name it does not own",
+            )
+
+    def _replace(self, zone: str, old_text: str, new_text: str) -> None:
+        path = self._options.zone_file
+        with _staged(path, new_text) as staged:
+            self._checkzone(zone, staged, shown=path, what="would not load after the change")
+            if self._read() != old_text:
+                raise ProviderError(NAME, f"{path} changed while torpub was writing it; run again")
+            atomic.commit(staged, path)
+
+    def _checkzone(
+        self,
+        zone: str,
+        file: Path,
+        *flags: str,
+        shown: Path | None = None,
+        what: str = "does not load",
+    ) -> str:
+        """Load ``file`` as ``zone`` the way named would; the output on success."""
+        command = [self._checkzone_binary(), *flags, zone, str(file)]
+        result = _run(command, cwd=self._options.zone_file.parent, tool="named-checkzone")
+        if result.returncode != 0:
+            error = checkzone_error(result.stdout + result.stderr)
+            if shown is not None:
+                error = error.replace(str(file), str(shown))
+            raise ZoneError(f"{shown or file} {what} as zone {zone}: {error}")
+        return result.stdout
+
+    def _checkzone_binary(self) -> str:
+        if self._options.checkzone:
+            return self._options.checkzone
+        found = shutil.which("named-checkzone")
+        found = found or next((p for p in _CHECKZONE_PLACES if os.access(p, os.X_OK)), None)
+        if found is None:
+            raise ConfigError(
+                "named-checkzone is not installed (Debian: bind9-utils); set the checkzone option"
+            )
+        return found
+
+    def _reload(self, serial: int) -> None:
+        command = self._options.reload_command
+        if not command:
+            return
+        path = self._options.zone_file
+        done = f"wrote {path} (serial {serial}) but "
+        result = _run(list(command), cwd=None, tool=command[0], context=done)
+        if result.returncode != 0:
+            why = first_line(result.stderr) or first_line(result.stdout)
+            raise ProviderError(
+                NAME,
+                f"{done}the reload command failed (exit {result.returncode}): {why or 'no output'}",
+            )
+
+
+def apply_changes(records: Iterable[Record], plan: Plan, where: Path) -> tuple[Record, ...]:
+    """The block's records after the plan; a plan made from other records is stale."""
+    held: dict[str, set[Record]] = {}
+    for record in records:
+        held.setdefault(record.name, set()).add(record)
+    for change in plan.changes:
+        at = held.setdefault(change.record.name, set())
+        if change.action is Action.CREATE and at:
+            raise _stale(change, where)
+        if change.action is not Action.CREATE:
+            old = change.old or change.record
+            if old not in held.get(old.name, set()):
+                raise _stale(change, where)
+            held[old.name].discard(old)
+        if change.action is not Action.DELETE:
+            at.add(change.record)
+    return tuple(r for rs in held.values() for r in rs)
+
+
+def _stale(change: Change, where: Path) -> ProviderError:
+    return ProviderError(
+        NAME,
+        f"cannot {change.action} {change.record.name}: {where} no longer holds what the plan "
+        "was made from; plan again",
+    )
+
+
+def written_names(changes: Iterable[Change]) -> set[str]:
+    return {_canonical(c.record.name) for c in changes if c.action is not Action.DELETE}
+
+
+def _canonical(name: str) -> str:
+    return dns.name.from_text(name).canonicalize().to_text()
+
+
+def dumped_names(dump: str) -> set[str]:
+    """Owner names in ``named-checkzone -D`` output, which puts one record per
+    line and its absolute owner first."""
+    names = set()
+    for line in dump.splitlines():
+        owner = line.split(maxsplit=1)[0] if line.strip() else ";"
+        if not owner.startswith(";"):
+            names.add(_canonical(owner))
+    return names
+
+
+def checkzone_error(output: str) -> str:
+    """The line of named-checkzone's output that says what is wrong: a parse
+    error with its file and line, else the last line before its verdict."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        if _PARSE_ERROR.match(line):
+            return line
+    for before, line in itertools.pairwise(lines):
+        if line.endswith("not loaded due to errors."):
+            return before
+    return lines[0] if lines else "no output"
+
+
+def first_line(output: str) -> str:
+    return next((line.strip() for line in output.splitlines() if line.strip()), "")
+
+
+def _check_plan_zone(plan: Plan, zone: str) -> None:
+    if _normalise_zone(plan.zone) != zone:
+        raise ZoneError(f"the plan is for zone {plan.zone}, the zone file holds {zone}")
+    origin = dns.name.from_text(zone)
+    for change in plan.changes:
+        if not dns.name.from_text(change.record.name).is_subdomain(origin):
+            raise ZoneError(f"{change.record.name} is not in zone {zone}")
+
+
+def _normalise_zone(zone: str) -> str:
+    try:
+        return dns_host(zone) + "."
+    except InvalidURL as e:
+        raise ConfigError(f"zone {zone!r} is not a DNS name") from e
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Name the file in errors from the zone-file text functions, which know no path."""
+    try:
+        yield
+    except ZoneError as e:
+        raise ZoneError(f"{path}: {e}") from e
+
+
+@contextlib.contextmanager
+def _staged(path: Path, text: str) -> Iterator[Path]:
+    """A fully written temp file beside ``path``, removed unless committed."""
+    fd, tmp = atomic.temp_path_for(path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8", "surrogateescape"))
+            f.flush()
+            os.fsync(f.fileno())
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _run(
+    command: list[str], cwd: Path | None, tool: str, context: str = ""
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise ProviderError(NAME, f"{context}{tool} did not finish in {COMMAND_TIMEOUT} s") from e
+    except OSError as e:
+        raise ProviderError(NAME, f"{context}cannot run {tool}: {e.strerror or e}") from e

@@ -1,0 +1,538 @@
+"""The ``torpub`` command: flags in, one line per error out, exit codes in one place.
+
+Exit codes: 0 done (or no changes), 1 error, 2 changes pending (only with
+``--dry-run --detailed-exitcode``), 64 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from torpub import __version__, build, config, provider, publish, render, zonefile
+from torpub.errors import ConfigError, TorpubError
+from torpub.plan import Plan, Policy
+from torpub.provider import OptionValue, Target
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
+
+app = typer.Typer(
+    name="torpub",
+    help="Publish BitTorrent metadata in DNS, so downloads survive a dead HTTP server.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+BUILD, DNS, TARGET, OUTPUT = "Build", "DNS records", "Target", "Output"
+
+Verbose = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="Say more; full record values.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and requested output.")]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings file [default: ./torpub.toml if present]."),
+]
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Artifact files or directories [default: paths in torpub.toml].", show_default=False
+    ),
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", "-u", help="URL the artifacts are served under.", rich_help_panel=BUILD
+    ),
+]
+Mirrors = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mirror",
+        help="Another base URL with the same tree (web seed); repeatable.",
+        rich_help_panel=BUILD,
+    ),
+]
+Trackers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tracker",
+        help="Tracker URLs of one tier, comma-separated; repeat per tier.",
+        rich_help_panel=BUILD,
+    ),
+]
+Private = Annotated[
+    bool | None,
+    typer.Option("--private/--public", help="Mark torrents private.", rich_help_panel=BUILD),
+]
+PieceSize = Annotated[
+    str | None,
+    typer.Option(
+        "--piece-size",
+        help="'auto' (fit the DNS budget) or a size like 4MiB.",
+        rich_help_panel=BUILD,
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Write .torrent files here, not beside the artifacts.",
+        rich_help_panel=BUILD,
+    ),
+]
+CreationDate = Annotated[
+    int | None,
+    typer.Option(
+        "--creation-date",
+        help="Epoch seconds to record [default: $SOURCE_DATE_EPOCH, else none].",
+        rich_help_panel=BUILD,
+    ),
+]
+ChunkSize = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-size",
+        help="Base64 characters per TXT record, a multiple of 4 [default: 900].",
+        rich_help_panel=DNS,
+    ),
+]
+ChunkBudget = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-budget", help="Most chunk records per torrent [default: 16].", rich_help_panel=DNS
+    ),
+]
+HeadTtl = Annotated[
+    int | None,
+    typer.Option("--head-ttl", help="TTL of head records [default: 300].", rich_help_panel=DNS),
+]
+ChunkTtl = Annotated[
+    int | None,
+    typer.Option("--chunk-ttl", help="TTL of chunk records [default: 86400].", rich_help_panel=DNS),
+]
+Owner = Annotated[
+    str | None,
+    typer.Option("--owner", help="Owner tag: only heads with it are changed.", rich_help_panel=DNS),
+]
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@dataclass(frozen=True)
+class Ui:
+    """Where output goes: results on stdout, progress and notes on stderr."""
+
+    out: Console
+    err: Console
+    verbose: int
+    quiet: bool
+
+    def note(self, message: str, *, level: int = 0) -> None:
+        if not self.quiet and self.verbose >= level:
+            self.err.print(message, highlight=False)
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[Progress]:
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            disable=self.quiet or not self.err.is_terminal or total == 0,
+            transient=True,
+        )
+        with bar:
+            bar.add_task(label, total=total)
+            yield bar
+
+
+def _ui(verbose: int, quiet: bool) -> Ui:
+    return Ui(Console(soft_wrap=True), Console(stderr=True, soft_wrap=True), verbose, quiet)
+
+
+def _settings(config_file: Path | None, **flags: object) -> config.Settings:
+    settings = config.load(config.find_config(config_file, Path.cwd()))
+    trackers = flags.pop("trackers")
+    if trackers:
+        flags["trackers"] = config.parse_trackers([t.split(",") for t in trackers])  # type: ignore[attr-defined]
+    for key in ("mirrors",):
+        flags[key] = tuple(flags[key]) if flags[key] else None  # type: ignore[arg-type]
+    piece = flags.pop("piece_size")
+    merged = settings.merged(**flags)
+    if piece is not None:
+        merged = merged.merged(piece_size=config.parse_piece_size(piece))
+    return merged
+
+
+def _creation_date(flag: int | None) -> int | None:
+    return flag if flag is not None else build.creation_date_from_env(os.environ)
+
+
+def _build(
+    ui: Ui,
+    paths: Sequence[Path],
+    settings: config.Settings,
+    creation: int | None,
+    *,
+    write: bool,
+    zones: Sequence[str] = (),
+) -> list[build.Built]:
+    """Scan, check and build the torrents, hashing only what is new or stale."""
+    bsettings = publish.build_settings(settings, creation)
+    out = Path(settings.out) if settings.out else None
+    artifacts = build.scan(publish.artifact_paths(paths, settings), bsettings, out)
+    for zone in zones:
+        publish.check_zone_holds(artifacts, zone)
+    total = build.total_bytes_to_hash(artifacts, bsettings)
+    with ui.progress(total, "hashing") as bar:
+        built = build.build(
+            artifacts, bsettings, write=write, progress=lambda n: bar.advance(bar.task_ids[0], n)
+        )
+    hashed = sum(1 for b in built if not b.reused)
+    ui.note(f"{len(built)} torrents: {hashed} hashed, {len(built) - hashed} unchanged", level=1)
+    return built
+
+
+@app.command("build")
+def build_command(
+    paths: Paths = None,
+    base_url: BaseUrl = None,
+    mirror: Mirrors = None,
+    tracker: Trackers = None,
+    private: Private = None,
+    piece_size: PieceSize = None,
+    out: Out = None,
+    creation_date: CreationDate = None,
+    chunk_size: ChunkSize = None,
+    chunk_budget: ChunkBudget = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Hash and check, write nothing.")
+    ] = False,
+    config_file: ConfigFile = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Make a deterministic [bold].torrent[/] for each artifact, sized to fit the DNS budget."""
+    ui = _ui(verbose, quiet)
+    settings = _settings(
+        config_file,
+        base_url=base_url,
+        mirrors=mirror,
+        trackers=tracker,
+        private=private,
+        piece_size=piece_size,
+        out=str(out) if out else None,
+        chunk_size=chunk_size,
+        chunk_budget=chunk_budget,
+    )
+    built = _build(ui, paths or [], settings, _creation_date(creation_date), write=not dry_run)
+    for b in built:
+        state = "unchanged" if b.reused else ("checked" if dry_run else "written")
+        ui.note(f"{escape(str(b.artifact.torrent_path))}  {b.artifact.url}  [dim]{state}[/]")
+
+
+@app.command("zone")
+def zone_command(
+    paths: Paths = None,
+    base_url: BaseUrl = None,
+    mirror: Mirrors = None,
+    tracker: Trackers = None,
+    private: Private = None,
+    piece_size: PieceSize = None,
+    out: Out = None,
+    creation_date: CreationDate = None,
+    chunk_size: ChunkSize = None,
+    chunk_budget: ChunkBudget = None,
+    head_ttl: HeadTtl = None,
+    chunk_ttl: ChunkTtl = None,
+    owner: Owner = None,
+    config_file: ConfigFile = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Print the records as zone-file lines with absolute names, to paste or [bold]$INCLUDE[/]."""
+    ui = _ui(verbose, quiet)
+    settings = _settings(
+        config_file,
+        base_url=base_url,
+        mirrors=mirror,
+        trackers=tracker,
+        private=private,
+        piece_size=piece_size,
+        out=str(out) if out else None,
+        chunk_size=chunk_size,
+        chunk_budget=chunk_budget,
+        head_ttl=head_ttl,
+        chunk_ttl=chunk_ttl,
+        owner=owner,
+    )
+    built = _build(ui, paths or [], settings, _creation_date(creation_date), write=True)
+    desired = publish.desired_records(built, settings)
+    records = sorted((r for d in desired for r in d.records), key=zonefile.record_order)
+    sys.stdout.write("".join(zonefile.record_line(r) + "\n" for r in records))
+
+
+@app.command("sync")
+def sync_command(
+    paths: Paths = None,
+    base_url: BaseUrl = None,
+    mirror: Mirrors = None,
+    tracker: Trackers = None,
+    private: Private = None,
+    piece_size: PieceSize = None,
+    out: Out = None,
+    creation_date: CreationDate = None,
+    chunk_size: ChunkSize = None,
+    chunk_budget: ChunkBudget = None,
+    head_ttl: HeadTtl = None,
+    chunk_ttl: ChunkTtl = None,
+    owner: Owner = None,
+    provider_name: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            help="DNS backend (see `torpub providers`) [default: targets in torpub.toml].",
+            rich_help_panel=TARGET,
+        ),
+    ] = None,
+    zone: Annotated[
+        str | None,
+        typer.Option(
+            "--zone", "-z", help="Zone name [bind: read from the file].", rich_help_panel=TARGET
+        ),
+    ] = None,
+    zone_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--zone-file", help="bind: the zone file torpub edits.", rich_help_panel=TARGET
+        ),
+    ] = None,
+    reload_command: Annotated[
+        str | None,
+        typer.Option(
+            "--reload-command",
+            help="bind: run after writing, e.g. 'rndc reload'.",
+            rich_help_panel=TARGET,
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option", "-O", help="KEY=VALUE for the provider; repeatable.", rich_help_panel=TARGET
+        ),
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Also remove owned URLs no longer built.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Apply even past the 30% safety threshold.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Print the plan; write nothing at all.")
+    ] = False,
+    output_format: Annotated[
+        Format, typer.Option("--format", "-f", help="Plan format.", rich_help_panel=OUTPUT)
+    ] = Format.text,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="With --dry-run: exit 2 when there are changes.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = False,
+    config_file: ConfigFile = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
+    ui = _ui(verbose, quiet)
+    settings = _settings(
+        config_file,
+        base_url=base_url,
+        mirrors=mirror,
+        trackers=tracker,
+        private=private,
+        piece_size=piece_size,
+        out=str(out) if out else None,
+        chunk_size=chunk_size,
+        chunk_budget=chunk_budget,
+        head_ttl=head_ttl,
+        chunk_ttl=chunk_ttl,
+        owner=owner,
+    )
+    targets = _targets(settings, provider_name, zone, zone_file, reload_command, option or [])
+    backends = [provider.open_target(t) for t in targets]
+    # Read every target first: a zone that does not parse stops the run before
+    # a single torrent is written.
+    existing = [b.records() for b in backends]
+    built = _build(
+        ui,
+        paths or [],
+        settings,
+        _creation_date(creation_date),
+        write=not dry_run,
+        zones=[b.zone for b in backends],
+    )
+    desired = publish.desired_records(built, settings)
+    policy = Policy(owner=settings.owner, prune=prune)
+    plans = [
+        publish.plan_target(b, desired, held, policy)
+        for b, held in zip(backends, existing, strict=True)
+    ]
+    for plan in plans:
+        _show(ui, plan, output_format)
+    if dry_run:
+        changed = any(p.has_changes for p in plans)
+        raise typer.Exit(EXIT_CHANGES if detailed_exitcode and changed else EXIT_OK)
+    for plan in plans:
+        plan.check_safety(force)
+    for backend, plan in zip(backends, plans, strict=True):
+        if plan.has_changes:
+            backend.apply(plan)
+            ui.note(f"[green]applied[/] {len(plan.changes)} changes to {plan.zone}")
+
+
+def _targets(
+    settings: config.Settings,
+    provider_name: str | None,
+    zone: str | None,
+    zone_file: Path | None,
+    reload_command: str | None,
+    options: Sequence[str],
+) -> list[Target]:
+    if provider_name is None:
+        if not settings.targets:
+            raise ConfigError(
+                "no target: pass --provider (e.g. --provider bind --zone-file FILE) or add [[targets]] to torpub.toml"
+            )
+        if zone_file or reload_command or options or zone:
+            raise ConfigError("target flags such as --zone and --zone-file need --provider")
+        return list(settings.targets)
+    opts: dict[str, OptionValue] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {item!r} is not KEY=VALUE")
+        opts[key.replace("-", "_")] = value
+    if zone_file is not None:
+        opts["zone_file"] = str(zone_file)
+    if reload_command is not None:
+        opts["reload_command"] = reload_command
+    return [Target(provider_name, zone, opts)]
+
+
+def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
+    if output_format is Format.json:
+        sys.stdout.write(render.to_json(plan))
+    elif output_format is Format.markdown:
+        sys.stdout.write(render.to_markdown(plan))
+    elif ui.quiet:
+        ui.out.print(render.summary(plan), highlight=False)
+    else:
+        ui.out.print(render.to_text(plan, full=ui.verbose > 0), highlight=False)
+
+
+@app.command("init")
+def init_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the scaffold.")] = Path(
+        config.CONFIG_NAME
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Write a commented [bold]torpub.toml[/] to start from."""
+    ui = _ui(verbose, quiet)
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to overwrite it")
+    try:
+        path.write_text(config.SCAFFOLD, encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot write {path}: {e.strerror}") from e
+    ui.note(
+        f"wrote {escape(str(path))}: edit base_url, paths and [[targets]], then run torpub sync --dry-run"
+    )
+
+
+@app.command("providers")
+def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
+    """List the DNS backends installed (entry-point group [bold]torpub.providers[/])."""
+    ui = _ui(verbose, quiet)
+    for info in provider.installed():
+        where = f"{info.distribution} {info.version}" if info.distribution else "?"
+        detail = f"  ({info.value})" if verbose else ""
+        ui.out.print(f"{info.name:<12} {where}{detail}", highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"torpub {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and turn every outcome into an exit code (the one place that does)."""
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        result = app(args=argv, prog_name="torpub", standalone_mode=False)
+    except TorpubError as e:
+        err.print(f"[bold red]torpub: error:[/] {escape(_one_line(e))}", highlight=False)
+        return EXIT_ERROR
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("torpub: interrupted")
+        return EXIT_INTERRUPTED
+    except typer.TyperException as e:  # typer's usage errors: bad flag, missing argument
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"torpub: {escape(e.format_message())}", highlight=False)
+        return EXIT_USAGE
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
