@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
-# dig, rndc and mktorrent (the benchmark's peer).
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils mktorrent
+# dig, rndc, a validating resolver (unbound), the web servers torpub configures
+# (nginx, Apache) and mktorrent (the benchmark's peer).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent
 
 .PHONY: demo test lint typecheck pytest bench system-deps clean
 

@@ -1,181 +1,52 @@
-"""The ``torpub`` command: flags in, one line per error out, exit codes in one place.
-
-Exit codes: 0 done (or no changes), 1 error, 2 changes pending (only with
-``--dry-run --detailed-exitcode``), 64 usage error, 130 interrupted.
-"""
+"""Commands of the publishing side: build, zone, sync, init, providers."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
-from torpub import __version__, build, config, provider, publish, render, zonefile
-from torpub.errors import ConfigError, TorpubError
+from torpub import build, config, provider, publish, render, zonefile
+from torpub.cli.app import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    OUTPUT,
+    TARGET,
+    BaseUrl,
+    ChunkBudget,
+    ChunkSize,
+    ChunkTtl,
+    ConfigFile,
+    CreationDate,
+    HeadTtl,
+    Mirrors,
+    Out,
+    Owner,
+    Paths,
+    PieceSize,
+    Private,
+    Quiet,
+    Trackers,
+    Ui,
+    Verbose,
+    app,
+    make_ui,
+)
+from torpub.errors import ConfigError
 from torpub.plan import Plan, Policy
 from torpub.provider import OptionValue, Target
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
-
-app = typer.Typer(
-    name="torpub",
-    help="Publish BitTorrent metadata in DNS, so downloads survive a dead HTTP server.",
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-BUILD, DNS, TARGET, OUTPUT = "Build", "DNS records", "Target", "Output"
-
-Verbose = Annotated[
-    int, typer.Option("--verbose", "-v", count=True, help="Say more; full record values.")
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and requested output.")]
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Settings file [default: ./torpub.toml if present]."),
-]
-Paths = Annotated[
-    list[Path] | None,
-    typer.Argument(
-        help="Artifact files or directories [default: paths in torpub.toml].", show_default=False
-    ),
-]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url", "-u", help="URL the artifacts are served under.", rich_help_panel=BUILD
-    ),
-]
-Mirrors = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--mirror",
-        help="Another base URL with the same tree (web seed); repeatable.",
-        rich_help_panel=BUILD,
-    ),
-]
-Trackers = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tracker",
-        help="Tracker URLs of one tier, comma-separated; repeat per tier.",
-        rich_help_panel=BUILD,
-    ),
-]
-Private = Annotated[
-    bool | None,
-    typer.Option("--private/--public", help="Mark torrents private.", rich_help_panel=BUILD),
-]
-PieceSize = Annotated[
-    str | None,
-    typer.Option(
-        "--piece-size",
-        help="'auto' (fit the DNS budget) or a size like 4MiB.",
-        rich_help_panel=BUILD,
-    ),
-]
-Out = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        "-o",
-        help="Write .torrent files here, not beside the artifacts.",
-        rich_help_panel=BUILD,
-    ),
-]
-CreationDate = Annotated[
-    int | None,
-    typer.Option(
-        "--creation-date",
-        help="Epoch seconds to record [default: $SOURCE_DATE_EPOCH, else none].",
-        rich_help_panel=BUILD,
-    ),
-]
-ChunkSize = Annotated[
-    int | None,
-    typer.Option(
-        "--chunk-size",
-        help="Base64 characters per TXT record, a multiple of 4 [default: 900].",
-        rich_help_panel=DNS,
-    ),
-]
-ChunkBudget = Annotated[
-    int | None,
-    typer.Option(
-        "--chunk-budget", help="Most chunk records per torrent [default: 16].", rich_help_panel=DNS
-    ),
-]
-HeadTtl = Annotated[
-    int | None,
-    typer.Option("--head-ttl", help="TTL of head records [default: 300].", rich_help_panel=DNS),
-]
-ChunkTtl = Annotated[
-    int | None,
-    typer.Option("--chunk-ttl", help="TTL of chunk records [default: 86400].", rich_help_panel=DNS),
-]
-Owner = Annotated[
-    str | None,
-    typer.Option("--owner", help="Owner tag: only heads with it are changed.", rich_help_panel=DNS),
-]
 
 
 class Format(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
-
-
-@dataclass(frozen=True)
-class Ui:
-    """Where output goes: results on stdout, progress and notes on stderr."""
-
-    out: Console
-    err: Console
-    verbose: int
-    quiet: bool
-
-    def note(self, message: str, *, level: int = 0) -> None:
-        if not self.quiet and self.verbose >= level:
-            self.err.print(message, highlight=False)
-
-    @contextmanager
-    def progress(self, total: int, label: str) -> Iterator[Progress]:
-        bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=self.err,
-            disable=self.quiet or not self.err.is_terminal or total == 0,
-            transient=True,
-        )
-        with bar:
-            bar.add_task(label, total=total)
-            yield bar
-
-
-def _ui(verbose: int, quiet: bool) -> Ui:
-    return Ui(Console(soft_wrap=True), Console(stderr=True, soft_wrap=True), verbose, quiet)
 
 
 def _settings(config_file: Path | None, **flags: object) -> config.Settings:
@@ -241,7 +112,7 @@ def build_command(
     quiet: Quiet = False,
 ) -> None:
     """Make a deterministic [bold].torrent[/] for each artifact, sized to fit the DNS budget."""
-    ui = _ui(verbose, quiet)
+    ui = make_ui(verbose, quiet)
     settings = _settings(
         config_file,
         base_url=base_url,
@@ -279,7 +150,7 @@ def zone_command(
     quiet: Quiet = False,
 ) -> None:
     """Print the records as zone-file lines with absolute names, to paste or [bold]$INCLUDE[/]."""
-    ui = _ui(verbose, quiet)
+    ui = make_ui(verbose, quiet)
     settings = _settings(
         config_file,
         base_url=base_url,
@@ -344,6 +215,42 @@ def sync_command(
             rich_help_panel=TARGET,
         ),
     ] = None,
+    zone_id: Annotated[
+        str | None,
+        typer.Option(
+            "--zone-id",
+            help="route53: the hosted zone's ID, when the name is ambiguous.",
+            rich_help_panel=TARGET,
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server", help="rfc2136: the primary server, HOST[:PORT].", rich_help_panel=TARGET
+        ),
+    ] = None,
+    tsig_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--tsig-key-file",
+            help="rfc2136: a key file as tsig-keygen writes it.",
+            rich_help_panel=TARGET,
+        ),
+    ] = None,
+    octodns_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--octodns-config", help="octodns: the octoDNS config file.", rich_help_panel=TARGET
+        ),
+    ] = None,
+    octodns_target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="octodns: which provider of the config to publish through.",
+            rich_help_panel=TARGET,
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
@@ -375,7 +282,7 @@ def sync_command(
     quiet: Quiet = False,
 ) -> None:
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
-    ui = _ui(verbose, quiet)
+    ui = make_ui(verbose, quiet)
     settings = _settings(
         config_file,
         base_url=base_url,
@@ -390,7 +297,16 @@ def sync_command(
         chunk_ttl=chunk_ttl,
         owner=owner,
     )
-    targets = _targets(settings, provider_name, zone, zone_file, reload_command, option or [])
+    flags: dict[str, OptionValue | Path | None] = {
+        "zone_file": zone_file,
+        "reload_command": reload_command,
+        "zone_id": zone_id,
+        "server": server,
+        "tsig_key_file": tsig_key_file,
+        "octodns_config": octodns_config,
+        "octodns_target": octodns_target,
+    }
+    targets = _targets(settings, provider_name, zone, flags, option or [])
     backends = [provider.open_target(t) for t in targets]
     # Read every target first: a zone that does not parse stops the run before
     # a single torrent is written.
@@ -426,16 +342,18 @@ def _targets(
     settings: config.Settings,
     provider_name: str | None,
     zone: str | None,
-    zone_file: Path | None,
-    reload_command: str | None,
+    flags: dict[str, OptionValue | Path | None],
     options: Sequence[str],
 ) -> list[Target]:
+    """The targets from flags (with --provider) or else from torpub.toml."""
+    given = {k: v for k, v in flags.items() if v is not None}
     if provider_name is None:
         if not settings.targets:
             raise ConfigError(
-                "no target: pass --provider (e.g. --provider bind --zone-file FILE) or add [[targets]] to torpub.toml"
+                "no target: pass --provider (e.g. --provider bind --zone-file FILE) "
+                "or add [[targets]] to torpub.toml"
             )
-        if zone_file or reload_command or options or zone:
+        if given or options or zone:
             raise ConfigError("target flags such as --zone and --zone-file need --provider")
         return list(settings.targets)
     opts: dict[str, OptionValue] = {}
@@ -444,10 +362,7 @@ def _targets(
         if not sep or not key:
             raise ConfigError(f"--option {item!r} is not KEY=VALUE")
         opts[key.replace("-", "_")] = value
-    if zone_file is not None:
-        opts["zone_file"] = str(zone_file)
-    if reload_command is not None:
-        opts["reload_command"] = reload_command
+    opts.update({k: str(v) if isinstance(v, Path) else v for k, v in given.items()})
     return [Target(provider_name, zone, opts)]
 
 
@@ -472,7 +387,7 @@ def init_command(
     quiet: Quiet = False,
 ) -> None:
     """Write a commented [bold]torpub.toml[/] to start from."""
-    ui = _ui(verbose, quiet)
+    ui = make_ui(verbose, quiet)
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to overwrite it")
     try:
@@ -487,52 +402,8 @@ def init_command(
 @app.command("providers")
 def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
     """List the DNS backends installed (entry-point group [bold]torpub.providers[/])."""
-    ui = _ui(verbose, quiet)
+    ui = make_ui(verbose, quiet)
     for info in provider.installed():
         where = f"{info.distribution} {info.version}" if info.distribution else "?"
         detail = f"  ({info.value})" if verbose else ""
         ui.out.print(f"{info.name:<12} {where}{detail}", highlight=False)
-
-
-def _version(value: bool) -> None:
-    if value:
-        print(f"torpub {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    pass
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and turn every outcome into an exit code (the one place that does)."""
-    err = Console(stderr=True, soft_wrap=True)
-    try:
-        result = app(args=argv, prog_name="torpub", standalone_mode=False)
-    except TorpubError as e:
-        err.print(f"[bold red]torpub: error:[/] {escape(_one_line(e))}", highlight=False)
-        return EXIT_ERROR
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("torpub: interrupted")
-        return EXIT_INTERRUPTED
-    except typer.TyperException as e:  # typer's usage errors: bad flag, missing argument
-        show = getattr(e, "show", None)
-        if callable(show):
-            show()
-        else:
-            err.print(f"torpub: {escape(e.format_message())}", highlight=False)
-        return EXIT_USAGE
-    return result if isinstance(result, int) else EXIT_OK
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
-
-
-if __name__ == "__main__":
-    sys.exit(main())

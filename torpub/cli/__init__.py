@@ -1,0 +1,75 @@
+"""The ``torpub`` command: flags in, one line per error out, exit codes in one place.
+
+Exit codes: 0 done (or no changes), 1 error, 2 changes pending (only with
+``--dry-run --detailed-exitcode``), 64 usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from torpub import __version__
+from torpub.cli import publishing as publishing
+from torpub.cli.app import (
+    EXIT_CHANGES as EXIT_CHANGES,
+)
+from torpub.cli.app import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    app,
+)
+from torpub.errors import TorpubError
+
+__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"torpub {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and turn every outcome into an exit code (the one place that does)."""
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        result = app(args=argv, prog_name="torpub", standalone_mode=False)
+    except TorpubError as e:
+        err.print(f"[bold red]torpub: error:[/] {escape(_one_line(e))}", highlight=False)
+        return EXIT_ERROR
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("torpub: interrupted")
+        return EXIT_INTERRUPTED
+    except typer.TyperException as e:  # typer's usage errors: bad flag, missing argument
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"torpub: {escape(e.format_message())}", highlight=False)
+        return EXIT_USAGE
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The typer app, the options every command shares, and where output goes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
+
+app = typer.Typer(
+    name="torpub",
+    help="Publish BitTorrent metadata in DNS, so downloads survive a dead HTTP server.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+BUILD, DNS, TARGET, OUTPUT = "Build", "DNS records", "Target", "Output"
+
+Verbose = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="Say more; full record values.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and requested output.")]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings file [default: ./torpub.toml if present]."),
+]
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Artifact files or directories [default: paths in torpub.toml].", show_default=False
+    ),
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", "-u", help="URL the artifacts are served under.", rich_help_panel=BUILD
+    ),
+]
+Mirrors = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mirror",
+        help="Another base URL with the same tree (web seed); repeatable.",
+        rich_help_panel=BUILD,
+    ),
+]
+Trackers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tracker",
+        help="Tracker URLs of one tier, comma-separated; repeat per tier.",
+        rich_help_panel=BUILD,
+    ),
+]
+Private = Annotated[
+    bool | None,
+    typer.Option("--private/--public", help="Mark torrents private.", rich_help_panel=BUILD),
+]
+PieceSize = Annotated[
+    str | None,
+    typer.Option(
+        "--piece-size",
+        help="'auto' (fit the DNS budget) or a size like 4MiB.",
+        rich_help_panel=BUILD,
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Write .torrent files here, not beside the artifacts.",
+        rich_help_panel=BUILD,
+    ),
+]
+CreationDate = Annotated[
+    int | None,
+    typer.Option(
+        "--creation-date",
+        help="Epoch seconds to record [default: $SOURCE_DATE_EPOCH, else none].",
+        rich_help_panel=BUILD,
+    ),
+]
+ChunkSize = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-size",
+        help="Base64 characters per TXT record, a multiple of 4 [default: 900].",
+        rich_help_panel=DNS,
+    ),
+]
+ChunkBudget = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-budget", help="Most chunk records per torrent [default: 16].", rich_help_panel=DNS
+    ),
+]
+HeadTtl = Annotated[
+    int | None,
+    typer.Option("--head-ttl", help="TTL of head records [default: 300].", rich_help_panel=DNS),
+]
+ChunkTtl = Annotated[
+    int | None,
+    typer.Option("--chunk-ttl", help="TTL of chunk records [default: 86400].", rich_help_panel=DNS),
+]
+Owner = Annotated[
+    str | None,
+    typer.Option("--owner", help="Owner tag: only heads with it are changed.", rich_help_panel=DNS),
+]
+
+
+@dataclass(frozen=True)
+class Ui:
+    """Where output goes: results on stdout, progress and notes on stderr."""
+
+    out: Console
+    err: Console
+    verbose: int
+    quiet: bool
+
+    def note(self, message: str, *, level: int = 0) -> None:
+        if not self.quiet and self.verbose >= level:
+            self.err.print(message, highlight=False)
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[Progress]:
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            DownloadColumn(binary_units=True),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self.err,
+            disable=self.quiet or not self.err.is_terminal or total == 0,
+            transient=True,
+        )
+        with bar:
+            bar.add_task(label, total=total)
+            yield bar
+
+
+def make_ui(verbose: int, quiet: bool) -> Ui:
+    return Ui(Console(soft_wrap=True), Console(stderr=True, soft_wrap=True), verbose, quiet)
