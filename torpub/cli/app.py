@@ -38,12 +38,19 @@ Verbose = Annotated[
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and requested output.")]
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Settings file [default: ./torpub.toml if present]."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Settings file [default: ./torpub.toml if present].",
+        readable=False,  # read by torpub, which says what is wrong in one line
+    ),
 ]
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(
-        help="Artifact files or directories [default: paths in torpub.toml].", show_default=False
+        help="Artifact files or directories [default: paths in torpub.toml].",
+        show_default=False,
+        readable=False,  # torpub checks each file itself, with a one-line error
     ),
 ]
 BaseUrl = Annotated[

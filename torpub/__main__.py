@@ -1,0 +1,7 @@
+"""``python -m torpub``: the same as the ``torpub`` command."""
+
+import sys
+
+from torpub.cli import main
+
+sys.exit(main())
