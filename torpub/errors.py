@@ -107,3 +107,30 @@ class ProviderError(TorpubError):
     def __init__(self, provider: str, message: str) -> None:
         super().__init__(f"{provider}: {message}")
         self.provider = provider
+
+
+class ResolutionFailed(TorpubError):
+    """No resolver answered a query (timeouts, SERVFAIL, REFUSED on every one)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"no resolver answered {name}: {reason}")
+        self.name = name
+
+
+class NotValidated(RecordError):
+    """Answers without the resolver's AD bit when the caller requires DNSSEC."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"the records for {url} were not DNSSEC-validated by the resolver (no AD bit); "
+            "refusing them as DNSSEC is required"
+        )
+        self.url = url
+
+
+class DownloadError(TorpubError):
+    """An HTTP or BitTorrent download that failed for a reason other than no answer."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
