@@ -12,10 +12,12 @@ DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent
 
 .PHONY: demo test lint typecheck pytest bench system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The example third-party backend, installed as any plug-in would be.
+	$(BIN)/pip install --quiet examples/torpub-hello-provider
 	touch $@
 
 system-deps:
@@ -55,6 +57,8 @@ test: lint typecheck pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/resolve.py
+	$(BIN)/python benchmarks/sync_calls.py
 
 clean:
 	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis

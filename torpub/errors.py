@@ -7,6 +7,7 @@ TorpubError
 ├── BudgetError            a torrent that cannot fit the DNS chunk budget
 ├── RecordError            records that do not decode to a torrent
 │   ├── NotPublished       nothing is published for a URL
+│   ├── NotValidated       answers without DNSSEC validation when it is required
 │   ├── LimitExceeded      a head asks for more than the client allows
 │   ├── MissingChunk       a chunk index has no record
 │   └── ChecksumMismatch   records caught mid-update
@@ -14,7 +15,11 @@ TorpubError
 │   ├── OwnershipConflict  a URL published by another owner
 │   └── SafetyThreshold    a plan that deletes or rewrites too much
 ├── ZoneError              a zone that does not parse or contain a host
-└── ProviderError          a DNS backend failed or refused
+├── ProviderError          a DNS backend failed or refused
+│   └── ZoneUnlisted       the zone cannot be listed; read records by name
+├── PropagationError       --wait gave up before the servers answered
+├── ResolutionFailed       no resolver answered a query
+└── DownloadError          an HTTP or BitTorrent download failed
 """
 
 from __future__ import annotations
@@ -134,3 +139,21 @@ class DownloadError(TorpubError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
+
+
+class PropagationError(TorpubError):
+    """Authoritative servers that do not answer what was written, after waiting."""
+
+    def __init__(self, zone: str, server: str, names: list[str], timeout: float) -> None:
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        super().__init__(
+            f"{server} does not answer for {zone} what was written after {timeout:.0f} s: "
+            f"{', '.join(names[:3])}{more}"
+        )
+        self.zone = zone
+        self.server = server
+        self.names = names
+
+
+class ZoneUnlisted(ProviderError):
+    """The backend cannot list the zone (e.g. AXFR refused); read records by name."""

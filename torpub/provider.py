@@ -8,7 +8,7 @@ built-in ones too) and are imported only when used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
@@ -56,6 +56,34 @@ class Provider(Protocol):
 
     def apply(self, plan: Plan) -> None:
         """Carry out the plan's phases in order; a phase starts only when the last is done."""
+        ...
+
+
+@runtime_checkable
+class Propagating(Protocol):
+    """A backend whose writes reach its servers some time after ``apply`` returns."""
+
+    def wait(self, timeout: float) -> None:
+        """Block until the last apply's changes are live on every server."""
+        ...
+
+
+@runtime_checkable
+class Authoritative(Protocol):
+    """A backend that knows which servers answer for its zone."""
+
+    def nameservers(self) -> Sequence[str]:
+        """Host names (or ``HOST:PORT``) of the zone's authoritative servers."""
+        ...
+
+
+@runtime_checkable
+class ReadsByName(Protocol):
+    """A backend that can read the records under given head names when it cannot
+    list the zone (an RFC 2136 server that refuses AXFR)."""
+
+    def records_at(self, head_names: Iterable[str]) -> Sequence[Record]:
+        """The head at each name and the chunk sets it names (its own and its ``p=``)."""
         ...
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from torpub.build import Artifact, BuildSettings, Built
 from torpub.config import Settings, expand_paths
-from torpub.errors import ConfigError, ZoneError
+from torpub.errors import ConfigError, ZoneError, ZoneUnlisted
 from torpub.names import names_for
 from torpub.plan import Plan, Policy, build_plan
-from torpub.provider import Provider
+from torpub.provider import Provider, ReadsByName
 from torpub.records import Encoding, Record, TorrentRecords, encode
 
 
@@ -52,6 +52,22 @@ def check_zone_holds(artifacts: Sequence[Artifact], zone: str) -> None:
         host = names_for(artifact.url).host
         if not ("." + host).endswith(suffix):
             raise ZoneError(f"host {host} of {artifact.url} is not inside zone {zone}")
+
+
+def read_zone(provider: Provider) -> Sequence[Record] | None:
+    """Everything under ``_torrent`` in the zone, or None when the backend cannot
+    list the zone but can read names one by one (once the URLs are known)."""
+    try:
+        return provider.records()
+    except ZoneUnlisted:
+        if not isinstance(provider, ReadsByName):
+            raise
+        return None
+
+
+def read_by_name(provider: Provider, desired: Sequence[TorrentRecords]) -> Sequence[Record]:
+    assert isinstance(provider, ReadsByName)  # read_zone returned None only for these
+    return provider.records_at([d.names.head_name for d in desired])
 
 
 def plan_target(

@@ -15,7 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from torpub import __version__
+from torpub.cli import exporting as exporting
+from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
+from torpub.cli import serving as serving
 from torpub.cli.app import (
     EXIT_CHANGES as EXIT_CHANGES,
 )

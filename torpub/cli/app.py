@@ -41,14 +41,14 @@ ConfigFile = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Settings file [default: ./torpub.toml if present].",
+        help="Settings file \\[default: ./torpub.toml if present].",
         readable=False,  # read by torpub, which says what is wrong in one line
     ),
 ]
 Paths = Annotated[
     list[Path] | None,
     typer.Argument(
-        help="Artifact files or directories [default: paths in torpub.toml].",
+        help="Artifact files or directories \\[default: paths in torpub.toml].",
         show_default=False,
         readable=False,  # torpub checks each file itself, with a one-line error
     ),
@@ -100,7 +100,7 @@ CreationDate = Annotated[
     int | None,
     typer.Option(
         "--creation-date",
-        help="Epoch seconds to record [default: $SOURCE_DATE_EPOCH, else none].",
+        help="Epoch seconds to record \\[default: $SOURCE_DATE_EPOCH, else none].",
         rich_help_panel=BUILD,
     ),
 ]
@@ -108,23 +108,27 @@ ChunkSize = Annotated[
     int | None,
     typer.Option(
         "--chunk-size",
-        help="Base64 characters per TXT record, a multiple of 4 [default: 900].",
+        help="Base64 characters per TXT record, a multiple of 4 \\[default: 900].",
         rich_help_panel=DNS,
     ),
 ]
 ChunkBudget = Annotated[
     int | None,
     typer.Option(
-        "--chunk-budget", help="Most chunk records per torrent [default: 16].", rich_help_panel=DNS
+        "--chunk-budget",
+        help="Most chunk records per torrent \\[default: 16].",
+        rich_help_panel=DNS,
     ),
 ]
 HeadTtl = Annotated[
     int | None,
-    typer.Option("--head-ttl", help="TTL of head records [default: 300].", rich_help_panel=DNS),
+    typer.Option("--head-ttl", help="TTL of head records \\[default: 300].", rich_help_panel=DNS),
 ]
 ChunkTtl = Annotated[
     int | None,
-    typer.Option("--chunk-ttl", help="TTL of chunk records [default: 86400].", rich_help_panel=DNS),
+    typer.Option(
+        "--chunk-ttl", help="TTL of chunk records \\[default: 86400].", rich_help_panel=DNS
+    ),
 ]
 Owner = Annotated[
     str | None,

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from torpub import build, config, provider, publish, render, zonefile
+from torpub import build, config, propagation, provider, publish, render, zonefile
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -277,6 +277,25 @@ def sync_command(
             rich_help_panel=OUTPUT,
         ),
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="After applying, wait until the provider has the changes live, then until "
+            "the zone's authoritative servers answer them.",
+        ),
+    ] = False,
+    check_server: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check-server",
+            help="With --wait: an authoritative server to check, HOST[:PORT]; repeatable "
+            "[default: the provider's name servers].",
+        ),
+    ] = None,
+    wait_timeout: Annotated[
+        float, typer.Option("--wait-timeout", help="With --wait: give up after this many seconds.")
+    ] = 600.0,
     config_file: ConfigFile = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -310,7 +329,7 @@ def sync_command(
     backends = [provider.open_target(t) for t in targets]
     # Read every target first: a zone that does not parse stops the run before
     # a single torrent is written.
-    existing = [b.records() for b in backends]
+    existing = [publish.read_zone(b) for b in backends]
     built = _build(
         ui,
         paths or [],
@@ -321,10 +340,15 @@ def sync_command(
     )
     desired = publish.desired_records(built, settings)
     policy = Policy(owner=settings.owner, prune=prune)
-    plans = [
-        publish.plan_target(b, desired, held, policy)
-        for b, held in zip(backends, existing, strict=True)
-    ]
+    plans = []
+    for backend, held in zip(backends, existing, strict=True):
+        if held is None:
+            ui.note(
+                f"[yellow]{backend.zone}: the zone cannot be listed, so records are read by "
+                "name; --prune cannot see URLs that are no longer built[/]"
+            )
+            held = publish.read_by_name(backend, desired)
+        plans.append(publish.plan_target(backend, desired, held, policy))
     for plan in plans:
         _show(ui, plan, output_format)
     if dry_run:
@@ -336,6 +360,21 @@ def sync_command(
         if plan.has_changes:
             backend.apply(plan)
             ui.note(f"[green]applied[/] {len(plan.changes)} changes to {plan.zone}")
+            if wait:
+                _wait(ui, backend, plan, check_server or [], wait_timeout)
+
+
+def _wait(
+    ui: Ui, backend: provider.Provider, plan: Plan, servers: Sequence[str], timeout: float
+) -> None:
+    def note(message: str) -> None:
+        ui.note(escape(message), level=1)
+
+    if not propagation.wait_until_live(backend, plan, servers, timeout, note):
+        ui.note(
+            f"[yellow]--wait: no authoritative server known for {plan.zone}; "
+            "pass --check-server HOST[:PORT] to check one[/]"
+        )
 
 
 def _targets(

@@ -1,0 +1,75 @@
+"""The conformance harness of the rfc2136 backend: a real dynamic-zone named,
+read back by a signed AXFR that does not go through the backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import pytest
+from conformance import InjectedFailure
+from named_update import UpdateServer, launch, stop
+
+from torpub.provider import Target
+from torpub.records import Record
+from torpub_providers.rfc2136 import NameChange, Rfc2136Provider, UpdateClient
+
+
+class Rfc2136Harness:
+    def __init__(self, server: UpdateServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.server = server
+        self._writes = 0
+        self._fail_at: int | None = None
+        real_update = UpdateClient.update
+
+        def update(
+            client: UpdateClient, groups: Sequence[NameChange], *, check_only: bool = False
+        ) -> int:
+            # An UPDATE that changes records is a write call; a prerequisite-only one is not.
+            if not check_only:
+                if self._fail_at is not None and self._writes >= self._fail_at:
+                    raise InjectedFailure(f"write call {self._writes + 1}")
+                self._writes += 1
+            return real_update(client, groups, check_only=check_only)
+
+        monkeypatch.setattr(UpdateClient, "update", update)
+
+    @property
+    def zone(self) -> str:
+        return self.server.zone
+
+    def provider(self) -> Rfc2136Provider:
+        options = {"server": self.server.address, "tsig_key_file": str(self.server.tsig_key_file)}
+        # A small message limit, so that phases go out in several messages.
+        return Rfc2136Provider(Target("rfc2136", self.zone, {**options, "max_message": 4096}))
+
+    def held(self) -> set[Record]:
+        return self.server.held()
+
+    def add_foreign(self, record: Record) -> None:
+        self.server.send([record])
+
+    def reset(self) -> None:
+        self.server.send([], sorted({r.name for r in self.held()}))
+
+    def write_calls(self) -> int:
+        return self._writes
+
+    @contextlib.contextmanager
+    def failing_after(self, n: int) -> Iterator[None]:
+        self._fail_at = self._writes + n
+        try:
+            yield
+        finally:
+            self._fail_at = None
+
+
+@pytest.fixture
+def rfc2136(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Rfc2136Harness]:
+    server = launch(tmp_path_factory)
+    try:
+        yield Rfc2136Harness(server, monkeypatch)
+    finally:
+        stop(server)

@@ -1,0 +1,311 @@
+"""Real HTTP servers on 127.0.0.1 that serve one artifact tree with torpub's
+torrent negotiation (record format §6), for the shared case table.
+
+Import the fixture into a test module: ``from http_servers import http_server``.
+
+- ``http_server``: module-scoped and parametrised over :data:`KINDS`; each is a
+  :class:`HttpServer` serving a fresh :class:`Tree` at ``/pub/``:
+  - ``nginx``: ``nginx -p DIR -c DIR/nginx.conf`` with a minimal main config that
+    includes the exact output of ``torpub server-config nginx``;
+  - ``apache``: ``apache2 -DFOREGROUND`` with its own ServerRoot, including the
+    exact output of ``torpub server-config apache``;
+  - ``asgi``: ``torpub serve`` (the ASGI middleware under uvicorn), a subprocess;
+  - ``wsgi``: the WSGI middleware under the standard library's wsgiref server
+    (threaded), in a thread: the venv holds no other real WSGI server.
+
+The tree lives in a world-readable directory under /tmp, since Apache's
+workers (``www-data``) cannot enter pytest's private temporary directories.
+A missing server binary fails these tests loudly: they exist to run it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import httpx
+import pytest
+
+from torpub import build
+from torpub.http.wsgi import TorrentMiddleware
+
+KINDS = ("nginx", "apache", "asgi", "wsgi")
+MOUNT = "/pub/"
+STARTUP_TIMEOUT = 20.0
+APACHE_MODULES = (
+    ("mpm_event", "mod_mpm_event.so"),
+    ("authz_core", "mod_authz_core.so"),
+    ("mime", "mod_mime.so"),
+    ("alias", "mod_alias.so"),
+    ("headers", "mod_headers.so"),
+    ("rewrite", "mod_rewrite.so"),
+)
+# Runs the CLI the way the console script does, from this venv's interpreter.
+CLI = [sys.executable, "-c", "import sys; from torpub.cli import main; sys.exit(main())"]
+
+
+@dataclass(frozen=True)
+class Tree:
+    """An artifact tree: files, their .torrent files, and one file without one."""
+
+    root: Path
+    base_url: str  # where it is served, ending in MOUNT
+
+    ARTIFACT = "artifact.bin"  # 300 KiB-odd, with a torrent
+    AWKWARD = "sub/100% sure?.bin"  # a name that needs percent-encoding, with a torrent
+    PLAIN = "plain.txt"  # no torrent beside it
+
+    def file(self, relpath: str) -> bytes:
+        return (self.root / relpath).read_bytes()
+
+    def torrent(self, relpath: str) -> bytes:
+        return (self.root / f"{relpath}.torrent").read_bytes()
+
+
+def make_tree(root: Path, base_url: str) -> Tree:
+    rng = random.Random(4)
+    (root / "sub").mkdir(parents=True)
+    (root / Tree.ARTIFACT).write_bytes(rng.randbytes(300 * 1024 + 123))
+    (root / Tree.AWKWARD).write_bytes(rng.randbytes(5000))
+    (root / Tree.PLAIN).write_text("no torrent for this one\n")
+    settings = build.BuildSettings(base_url=base_url, piece_size=16 << 10)
+    build.build(build.scan([root], settings), settings)
+    (root / f"{Tree.PLAIN}.torrent").unlink()
+    for path in [root, *root.rglob("*")]:  # Apache's workers run as www-data
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return Tree(root, base_url)
+
+
+@dataclass
+class HttpServer:
+    kind: str
+    tree: Tree
+    port: int
+    stop: Callable[[], None]
+    log_files: list[Path] = field(default_factory=list)
+
+    def url(self, relpath: str) -> str:
+        return build.artifact_url(self.tree.base_url, relpath)
+
+    def log(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.log_files if p.exists())
+
+
+def find_binary(name: str, package: str) -> str:
+    found = shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
+    )
+    if found is None:
+        pytest.fail(f"{name} is not installed (Debian: {package}); these tests run it")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_config(kind: str, tree: Tree, port: int) -> str:
+    """The exact output of ``torpub server-config KIND``."""
+    result = subprocess.run(
+        [
+            *CLI,
+            "server-config",
+            kind,
+            "--root",
+            str(tree.root),
+            "--location",
+            MOUNT,
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _nginx_main(directory: Path, generated: Path) -> str:
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    temps = "".join(
+        f"    {kind}_temp_path {directory / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}pid {directory / 'nginx.pid'};\n"
+        f"error_log {directory / 'error.log'} warn;\n"
+        "worker_processes 1;\n"
+        "events {}\n"
+        "http {\n"
+        "    include /etc/nginx/mime.types;\n"
+        f"    access_log {directory / 'access.log'};\n"
+        f"{temps}"
+        f"    include {generated};\n"
+        "}\n"
+    )
+
+
+def _start_nginx(tree: Tree, port: int, directory: Path) -> HttpServer:
+    nginx = find_binary("nginx", "nginx")
+    generated = directory / "torpub.conf"
+    generated.write_text(server_config("nginx", tree, port))
+    conf = directory / "nginx.conf"
+    conf.write_text(_nginx_main(directory, generated))
+    command = [nginx, "-p", str(directory), "-c", str(conf), "-g", "daemon off;"]
+    return _start_process("nginx", tree, port, command, directory / "error.log")
+
+
+def _apache_main(directory: Path, generated: Path) -> str:
+    modules = "".join(
+        f"LoadModule {name}_module /usr/lib/apache2/modules/{so}\n" for name, so in APACHE_MODULES
+    )
+    user = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+    return (
+        f"ServerRoot {directory}\n"
+        "ServerName 127.0.0.1\n"
+        f"{modules}{user}"
+        f"PidFile {directory / 'httpd.pid'}\n"
+        f"ErrorLog {directory / 'error.log'}\n"
+        f"DefaultRuntimeDir {directory}\n"
+        "TypesConfig /etc/mime.types\n"
+        "LogLevel warn\n"
+        f"Include {generated}\n"
+    )
+
+
+def _start_apache(tree: Tree, port: int, directory: Path) -> HttpServer:
+    apache = find_binary("apache2", "apache2")
+    generated = directory / "torpub.conf"
+    generated.write_text(server_config("apache", tree, port))
+    conf = directory / "httpd.conf"
+    conf.write_text(_apache_main(directory, generated))
+    command = [apache, "-f", str(conf), "-DFOREGROUND"]
+    return _start_process("apache", tree, port, command, directory / "error.log")
+
+
+def _start_asgi(tree: Tree, port: int, directory: Path) -> HttpServer:
+    command = [*CLI, "serve", str(tree.root), "--port", str(port), "--base-url", tree.base_url]
+    return _start_process("asgi", tree, port, command, directory / "serve.log")
+
+
+def _start_process(
+    kind: str, tree: Tree, port: int, command: list[str], log_file: Path
+) -> HttpServer:
+    output = log_file.with_suffix(".out")
+    with output.open("wb") as out:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    server = HttpServer(kind, tree, port, stop, [log_file, output])
+    _wait_until_serving(server, process.poll)
+    return server
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _start_wsgi(tree: Tree, port: int, directory: Path) -> HttpServer:
+    app = TorrentMiddleware(tree.root, mount=MOUNT)
+    try:
+        httpd = make_server(
+            "127.0.0.1", port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+    except OSError as e:
+        raise _Exited(str(e)) from e
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
+
+    server = HttpServer("wsgi", tree, port, stop)
+    _wait_until_serving(server, lambda: None)
+    return server
+
+
+class _Exited(Exception):
+    """The server stopped while starting; its log says why."""
+
+
+def _wait_until_serving(server: HttpServer, exited: Callable[[], int | None]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if exited() is not None:
+            raise _Exited(server.log())
+        try:
+            httpx.get(server.url(Tree.PLAIN), timeout=1.0)
+        except httpx.TransportError:
+            time.sleep(0.05)
+        else:
+            return
+    server.stop()
+    pytest.fail(f"{server.kind} did not serve within {STARTUP_TIMEOUT} s:\n{server.log()}")
+
+
+_STARTERS: dict[str, Callable[[Tree, int, Path], HttpServer]] = {
+    "nginx": _start_nginx,
+    "apache": _start_apache,
+    "asgi": _start_asgi,
+    "wsgi": _start_wsgi,
+}
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def http_server(request: pytest.FixtureRequest) -> Iterator[HttpServer]:
+    kind: str = request.param
+    top = Path(tempfile.mkdtemp(prefix=f"torpub-http-{kind}-"))
+    top.chmod(0o755)
+    try:
+        server = _start(kind, top)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def _start(kind: str, top: Path) -> HttpServer:
+    for attempt in range(3):  # another process may take the probed port first
+        port = free_port()
+        tree = make_tree(top / f"pub{attempt}", f"http://127.0.0.1:{port}{MOUNT}")
+        directory = top / f"server{attempt}"
+        directory.mkdir()
+        try:
+            return _STARTERS[kind](tree, port, directory)
+        except _Exited as e:
+            if "in use" not in str(e):
+                pytest.fail(f"{kind} exited while starting:\n{e}")
+    pytest.fail(f"{kind} could not bind a free port in 3 attempts")

@@ -1,0 +1,281 @@
+"""``get`` end to end on loopback: nginx as origin and mirror, named serving the zone
+torpub's BIND backend wrote, libtorrent peers; no DHT, LSD, UPnP or NAT-PMP."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from client_servers import (
+    LOCAL_HOST,
+    LOCAL_ZONE,
+    StartNginx,
+    StartSeeder,
+    closed_port,
+    nginx,
+    publish_zone,
+    release,
+    seeder,
+    torpub_serve,
+)
+
+from torpub import download, fetch
+from torpub.cli import EXIT_ERROR, EXIT_OK, main
+from torpub.errors import DownloadError
+from torpub.names import names_for
+from torpub.records import encode
+from torpub.resolve import Nameserver, ResolveOptions
+
+if TYPE_CHECKING:
+    from conftest import NamedServer, StartNamed
+
+__all__ = ["nginx", "seeder", "torpub_serve"]  # fixtures, imported for pytest
+
+SIZE = 3 << 20
+NAME = "artifact.bin"
+LOOPBACK = download.SessionOptions(
+    listen="127.0.0.1:0", discovery=False, stall_timeout=20.0, poll_interval=0.05
+)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def options(server: NamedServer | None = None, **settings: object) -> fetch.GetOptions:
+    nameservers = (Nameserver("127.0.0.1", server.port),) if server else ()
+    resolve = ResolveOptions(nameservers=nameservers, timeout=1.0, attempts=2)
+    base = fetch.GetOptions(http_timeout=2.0, resolve=resolve, session=LOOPBACK)
+    return replace(base, **settings)  # type: ignore[arg-type]
+
+
+def dead_origin() -> str:
+    """The artifact's URL on an origin whose port is closed."""
+    return f"http://{LOCAL_HOST}:{closed_port()}/pub/{NAME}"
+
+
+def publish(named: StartNamed, zone_file: Path, url: str, torrent: bytes) -> NamedServer:
+    publish_zone(zone_file, [encode(torrent, names_for(url))], LOCAL_ZONE)
+    return named(LOCAL_ZONE, zone_file)
+
+
+@pytest.mark.parametrize("server", ["nginx", "torpub serve"])
+def test_a_torrent_aware_origin_hands_out_the_torrent(
+    tmp_path: Path, nginx: StartNginx, torpub_serve: StartNginx, server: str
+) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    origin = nginx(root, torrent_aware=True) if server == "nginx" else torpub_serve(root)
+    path, torrent = release(root / "pub", SIZE, webseeds=[origin.url("pub/")])
+    (root / "pub" / f"{NAME}.torrent").write_bytes(torrent)
+    notes: list[str] = []
+    progress: list[download.Progress] = []
+
+    got = fetch.get(
+        origin.url(f"pub/{NAME}"), tmp_path / "out", options(), notes.append, progress.append
+    )
+
+    assert got.route is fetch.Route.torrent
+    assert got.path == tmp_path / "out" / NAME
+    assert sha256(got.path) == sha256(path)
+    assert "the origin answered with a torrent" in notes
+    assert progress[-1].done == progress[-1].total == SIZE
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [NAME]  # no .part left
+
+
+def test_a_plain_origin_streams_the_file(tmp_path: Path, nginx: StartNginx) -> None:
+    root = tmp_path / "www"
+    path, _ = release(root / "pub", SIZE)
+    origin = nginx(root)
+    progress: list[download.Progress] = []
+
+    got = fetch.get(origin.url(f"pub/{NAME}"), tmp_path / "out", options(), None, progress.append)
+
+    assert got.route is fetch.Route.plain
+    assert sha256(got.path) == sha256(path)
+    assert progress[-1].done == progress[-1].total == SIZE
+    with pytest.raises(DownloadError, match="already exists"):
+        fetch.get(origin.url(f"pub/{NAME}"), tmp_path / "out", options())
+
+
+def test_a_missing_file_is_an_error_not_a_fallback(tmp_path: Path, nginx: StartNginx) -> None:
+    origin = nginx(tmp_path)
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        fetch.get(origin.url("nothing.iso"), tmp_path / "out", options())
+
+
+def test_origin_down_falls_back_to_dns_and_a_mirror_web_seed(
+    tmp_path: Path, nginx: StartNginx, named: StartNamed, zone_file: Path
+) -> None:
+    mirror_root = tmp_path / "mirror"
+    mirror = nginx(mirror_root)
+    path, torrent = release(mirror_root / "pub", SIZE, webseeds=[mirror.url("pub/")])
+    url = dead_origin()
+    server = publish(named, zone_file, url, torrent)
+    notes: list[str] = []
+
+    got = fetch.get(url, tmp_path / "out", options(server), notes.append)
+
+    assert got.route is fetch.Route.dns
+    assert got.resolved is not None and got.resolved.payload == torrent
+    assert sha256(got.path) == sha256(path)
+    assert any("did not answer (connection refused)" in n for n in notes)
+    assert "resolved over DNS (not validated)" in notes
+    assert any(f'GET /pub/{NAME} HTTP/1.1" 206' in line for line in mirror.requests())
+
+
+def test_origin_failing_with_5xx_falls_back_to_dns(
+    tmp_path: Path, nginx: StartNginx, named: StartNamed, zone_file: Path
+) -> None:
+    mirror_root = tmp_path / "mirror"
+    mirror = nginx(mirror_root)
+    path, torrent = release(mirror_root / "pub", 200_000, webseeds=[mirror.url("pub/")])
+    origin = nginx(tmp_path / "empty", status=503)
+    url = origin.url(f"pub/{NAME}").replace("127.0.0.1", LOCAL_HOST)
+    server = publish(named, zone_file, url, torrent)
+    notes: list[str] = []
+
+    got = fetch.get(url, tmp_path / "out", options(server), notes.append)
+
+    assert got.route is fetch.Route.dns
+    assert sha256(got.path) == sha256(path)
+    assert any("HTTP 503" in n for n in notes)
+
+
+def test_origin_down_without_web_seeds_downloads_from_a_peer(
+    tmp_path: Path, seeder: StartSeeder, named: StartNamed, zone_file: Path
+) -> None:
+    path, torrent = release(tmp_path / "seed", SIZE)
+    peer = seeder(torrent, tmp_path / "seed")
+    url = dead_origin()
+    server = publish(named, zone_file, url, torrent)
+    session = download.SessionOptions(
+        listen="127.0.0.1:0", discovery=False, peers=(("127.0.0.1", peer.port),), stall_timeout=20.0
+    )
+
+    got = fetch.get(url, tmp_path / "out", options(server, session=session))
+
+    assert got.route is fetch.Route.dns
+    assert sha256(got.path) == sha256(path)
+    assert peer.uploaded() >= SIZE
+
+
+def test_a_partial_download_resumes_from_its_part_directory(tmp_path: Path) -> None:
+    """No peers and no web seeds: only what the last run left can finish it."""
+    path, torrent = release(tmp_path / "src", 1 << 20)
+    out = tmp_path / "out"
+    part = download.part_directory(out, NAME)
+    part.mkdir(parents=True)
+    (part / NAME).write_bytes(path.read_bytes())
+
+    done = download.download(torrent, out, LOOPBACK)
+
+    assert done == out / NAME
+    assert sha256(done) == sha256(path)
+    assert not part.exists()
+
+
+def test_an_interrupted_download_keeps_its_part_and_a_rerun_fetches_only_the_rest(
+    tmp_path: Path, seeder: StartSeeder
+) -> None:
+    path, torrent = release(tmp_path / "seed", SIZE)
+    out = tmp_path / "out"
+    part = download.part_directory(out, NAME)
+    part.mkdir(parents=True)
+    (part / NAME).write_bytes(path.read_bytes()[: SIZE // 2])  # what a first run got
+    stalled = replace(LOOPBACK, stall_timeout=1.0)
+
+    with pytest.raises(DownloadError, match=r"no progress for 1 s \(0 peers, 0 web seeds\)"):
+        download.download(torrent, out, stalled)
+    assert (part / download.RESUME_FILE).is_file()
+    assert not (out / NAME).exists()
+
+    peer = seeder(torrent, tmp_path / "seed")
+    done = download.download(torrent, out, replace(LOOPBACK, peers=(("127.0.0.1", peer.port),)))
+    assert sha256(done) == sha256(path)
+    assert SIZE // 2 <= peer.uploaded() < SIZE * 3 // 4
+    assert not part.exists()
+
+
+def test_an_origin_that_accepts_but_never_answers_falls_back_to_dns(
+    tmp_path: Path, named: StartNamed, zone_file: Path
+) -> None:
+    _, torrent = release(tmp_path / "src", 100_000)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://{LOCAL_HOST}:{silent.getsockname()[1]}/pub/{NAME}"
+        server = publish(named, zone_file, url, torrent)
+        notes: list[str] = []
+        got = fetch.get(
+            url,
+            tmp_path / "out",
+            options(server, http_timeout=0.5, torrent_only=True),
+            notes.append,
+        )
+    assert got.route is fetch.Route.dns
+    assert got.path.read_bytes() == torrent
+    assert any("did not answer in time (ReadTimeout)" in n for n in notes)
+
+
+def test_cli_get_torrent_only_over_dns_fallback(
+    tmp_path: Path,
+    named: StartNamed,
+    zone_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, torrent = release(tmp_path / "src", 100_000)
+    url = dead_origin()
+    server = publish(named, zone_file, url, torrent)
+    args = [url, "-o", str(tmp_path / "out"), "--resolver", f"127.0.0.1:{server.port}"]
+
+    code = main(["get", *args, "--torrent-only", "--timeout", "2"])
+
+    out, err = capsys.readouterr()
+    assert code == EXIT_OK
+    assert out.strip() == str(tmp_path / "out" / f"{NAME}.torrent")
+    assert (tmp_path / "out" / f"{NAME}.torrent").read_bytes() == torrent
+    assert "did not answer (connection refused); resolving the torrent over DNS" in err
+
+    code = main(["get", dead_origin().replace(NAME, "other.bin"), *args[1:], "--torrent-only"])
+    _, err = capsys.readouterr()
+    assert code == EXIT_ERROR
+    assert "torpub: error: no torrent is published for" in err
+
+
+def test_cli_get_downloads_from_a_mirror(
+    tmp_path: Path,
+    nginx: StartNginx,
+    named: StartNamed,
+    zone_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    mirror = nginx(tmp_path / "mirror")
+    path, torrent = release(tmp_path / "mirror" / "pub", 500_000, webseeds=[mirror.url("pub/")])
+    url = dead_origin()
+    server = publish(named, zone_file, url, torrent)
+
+    code = main(
+        [
+            "get",
+            url,
+            "-o",
+            str(tmp_path / "out"),
+            "-r",
+            f"127.0.0.1:{server.port}",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-discovery",
+            "--timeout",
+            "2",
+        ]
+    )
+
+    out, _ = capsys.readouterr()
+    assert code == EXIT_OK
+    assert out.strip() == str(tmp_path / "out" / NAME)
+    assert sha256(tmp_path / "out" / NAME) == sha256(path)

@@ -1,0 +1,211 @@
+"""Commands of the downloading side: resolve (DNS → .torrent) and get (URL → file)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from torpub import atomic, download, fetch
+from torpub.cli.app import Quiet, Ui, Verbose, app, make_ui
+from torpub.errors import ConfigError
+from torpub.resolve import Resolved, ResolveOptions, nameservers, resolve
+
+CLIENT = "Client"
+
+Resolvers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--resolver",
+        "-r",
+        help="Resolver HOST[:PORT] to ask, tried in turn; repeatable (default: the system's).",
+        rich_help_panel=CLIENT,
+    ),
+]
+RequireDnssec = Annotated[
+    bool,
+    typer.Option(
+        "--require-dnssec",
+        help="Refuse answers the resolver did not DNSSEC-validate (no AD bit).",
+        rich_help_panel=CLIENT,
+    ),
+]
+Concurrency = Annotated[
+    int,
+    typer.Option("--concurrency", help="Chunk queries in flight.", rich_help_panel=CLIENT, min=1),
+]
+
+
+def _resolve_options(
+    resolvers: list[str] | None, require_dnssec: bool, concurrency: int
+) -> ResolveOptions:
+    return ResolveOptions(
+        nameservers=nameservers(resolvers or ()),
+        require_dnssec=require_dnssec,
+        concurrency=concurrency,
+    )
+
+
+@app.command("resolve")
+def resolve_command(
+    url: Annotated[str, typer.Argument(help="The artifact's URL.", show_default=False)],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the .torrent here instead of a summary."),
+    ] = None,
+    resolvers: Resolvers = None,
+    require_dnssec: RequireDnssec = False,
+    concurrency: Concurrency = 32,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Read URL's torrent from DNS and check it; print a summary or write the .torrent."""
+    ui = make_ui(verbose, quiet)
+    resolved = resolve(url, _resolve_options(resolvers, require_dnssec, concurrency))
+    if out is not None:
+        if resolved.payload is None:
+            raise ConfigError(f"DNS publishes only an info-hash for {url}: {resolved.magnet}")
+        atomic.write_atomic(out, resolved.payload)
+        ui.note(f"wrote {escape(str(out))} ({len(resolved.payload)} bytes)")
+    if as_json:
+        ui.out.print_json(json.dumps(summary(resolved)))
+    elif out is None:
+        _print_summary(ui, resolved)
+
+
+def summary(resolved: Resolved) -> dict[str, object]:
+    """What ``resolve --json`` prints."""
+    info = resolved.info
+    return {
+        "url": resolved.names.url,
+        "head_name": resolved.names.head_name,
+        "validated": resolved.validated,
+        "chunks": resolved.head.n,
+        "length": resolved.head.length,
+        "sha256": resolved.head.sha256,
+        "info_hash": resolved.head.ih,
+        "head_ttl": resolved.head_ttl,
+        "magnet": resolved.magnet,
+        "torrent": info.to_dict() if info is not None else None,
+    }
+
+
+def _print_summary(ui: Ui, resolved: Resolved) -> None:
+    info = resolved.info
+    rows: list[tuple[str, str]] = [("url", resolved.names.url)]
+    if info is not None:
+        rows += [
+            ("name", info.name),
+            ("size", f"{info.size} bytes in {info.files} file(s)"),
+            ("pieces", f"{info.pieces} × {info.piece_length} bytes"),
+        ]
+    rows += [("info-hash", resolved.head.ih)]
+    if info is not None:
+        rows += [("web seeds", ", ".join(info.web_seeds) or "none")]
+        rows += [("trackers", ", ".join(info.trackers) or "none")]
+    validated = "yes (AD from the resolver)" if resolved.validated else "no"
+    rows += [("magnet", resolved.magnet), ("DNSSEC", validated)]
+    rows += [("records", f"{resolved.head.n} chunks, {resolved.head.length} bytes")]
+    for label, value in rows:
+        ui.out.print(f"[bold]{label:>10}[/]  {escape(value)}", highlight=False)
+
+
+@app.command("get")
+def get_command(
+    url: Annotated[str, typer.Argument(help="The artifact's URL.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to download into.")] = Path(
+        "."
+    ),
+    resolvers: Resolvers = None,
+    require_dnssec: RequireDnssec = False,
+    torrent_only: Annotated[
+        bool,
+        typer.Option("--torrent-only", help="Save the .torrent and stop (for another client)."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the HTTP server.", min=0.1)
+    ] = 30.0,
+    listen: Annotated[
+        str,
+        typer.Option("--listen", help="BitTorrent listen interfaces.", rich_help_panel=CLIENT),
+    ] = download.SessionOptions.listen,
+    no_discovery: Annotated[
+        bool,
+        typer.Option(
+            "--no-discovery",
+            help="No DHT, local discovery, UPnP or NAT-PMP: peers from trackers, web seeds, --peer.",
+            rich_help_panel=CLIENT,
+        ),
+    ] = False,
+    peers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--peer", help="A peer HOST:PORT to connect to; repeatable.", rich_help_panel=CLIENT
+        ),
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Download URL: over HTTP if the server answers, else over BitTorrent via DNS."""
+    ui = make_ui(verbose, quiet)
+    options = fetch.GetOptions(
+        http_timeout=timeout,
+        torrent_only=torrent_only,
+        resolve=_resolve_options(resolvers, require_dnssec, 32),
+        session=download.SessionOptions(
+            listen=listen, discovery=not no_discovery, peers=_peers(peers or ())
+        ),
+    )
+    with _progress_bar(ui) as report:
+        fetched = fetch.get(url, out, options, notify=lambda m: ui.note(escape(m)), progress=report)
+    ui.out.print(escape(str(fetched.path)), highlight=False)
+    ui.note(f"via {fetched.route.value}", level=1)
+
+
+def _peers(texts: tuple[str, ...] | list[str]) -> tuple[tuple[str, int], ...]:
+    found = []
+    for text in texts:
+        host, _, port = text.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"peer {text!r} is not HOST:PORT")
+        found.append((host.strip("[]"), int(port)))
+    return tuple(found)
+
+
+@contextmanager
+def _progress_bar(ui: Ui) -> Iterator[download.ProgressCallback]:
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[peers]} peers"),
+        console=ui.err,
+        disable=ui.quiet or not ui.err.is_terminal,
+        transient=True,
+    )
+    task: list[TaskID] = []
+
+    def report(p: download.Progress) -> None:
+        if not task:
+            task.append(bar.add_task("downloading", total=p.total or None, peers=p.peers))
+        bar.update(task[0], completed=p.done, total=p.total or None, peers=p.peers)
+
+    with bar:
+        yield report

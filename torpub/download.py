@@ -1,0 +1,193 @@
+"""Download a torrent with libtorrent: into a hidden ``.part`` directory beside the
+target, renamed into place only once every piece has passed its hash check.
+
+An interrupted run leaves the part directory and libtorrent's resume data in it;
+the next run for the same torrent continues from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtorrent as lt
+
+from torpub import atomic
+from torpub.errors import DownloadError
+
+RESUME_FILE = ".resume"
+_ALERT_WAIT_MS = 100
+_FLUSH_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a download is: bytes verified, bytes wanted, bytes/s, peers connected."""
+
+    done: int
+    total: int
+    rate: float
+    peers: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Where the BitTorrent session listens and how it finds peers.
+
+    ``discovery`` switches DHT, local peer discovery, UPnP and NAT-PMP together;
+    without it, peers come only from trackers, web seeds and ``peers``.
+    """
+
+    listen: str = "0.0.0.0:6881,[::]:6881"
+    discovery: bool = True
+    peers: tuple[tuple[str, int], ...] = ()
+    stall_timeout: float = 300.0
+    poll_interval: float = 0.2
+
+    def settings(self) -> lt.settings_pack:
+        return {
+            "listen_interfaces": self.listen,
+            "enable_dht": self.discovery,
+            "enable_lsd": self.discovery,
+            "enable_upnp": self.discovery,
+            "enable_natpmp": self.discovery,
+            # Several peers behind one address: a LAN, a NAT, or tests on loopback.
+            "allow_multiple_connections_per_ip": True,
+            "stop_tracker_timeout": 2,
+            "alert_mask": int(lt.alert_category.error | lt.alert_category.storage)
+            | int(lt.alert_category.status),
+        }
+
+
+def part_directory(directory: Path, name: str) -> Path:
+    return directory / f".{name}.part"
+
+
+def download(
+    torrent: bytes,
+    directory: Path,
+    options: SessionOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Download ``torrent`` into ``directory``; the path of the finished file or folder."""
+    options = options or SessionOptions()
+    info = _torrent_info(torrent)
+    final = directory / info.name()
+    if final.exists():
+        raise DownloadError(str(final), "already exists; remove it or choose another -o")
+    part = part_directory(directory, info.name())
+    part.mkdir(parents=True, exist_ok=True)
+    session = lt.session(options.settings())
+    handle = session.add_torrent(_add_params(info, part))
+    for peer in options.peers:
+        handle.connect_peer(peer)
+    try:
+        _wait_until_complete(session, handle, options, progress, str(final))
+        _save_resume_data(session, handle, part)
+    except BaseException:
+        # Whatever stopped us, keep what is verified so that a rerun continues.
+        with contextlib.suppress(Exception):
+            _save_resume_data(session, handle, part)
+        raise
+    _remove(session, handle)
+    os.replace(part / info.name(), final)
+    shutil.rmtree(part, ignore_errors=True)
+    return final
+
+
+def _torrent_info(torrent: bytes) -> lt.torrent_info:
+    try:
+        return lt.torrent_info(torrent)
+    except (RuntimeError, TypeError) as e:
+        raise DownloadError("torrent", f"libtorrent cannot read it ({e})") from e
+
+
+def _add_params(info: lt.torrent_info, part: Path) -> lt.add_torrent_params:
+    resume = part / RESUME_FILE
+    params = lt.add_torrent_params()
+    if resume.exists():
+        with contextlib.suppress(RuntimeError):
+            params = lt.read_resume_data(resume.read_bytes())
+    params.ti = info
+    params.save_path = str(part)
+    return params
+
+
+def _wait_until_complete(
+    session: lt.session,
+    handle: lt.torrent_handle,
+    options: SessionOptions,
+    progress: ProgressCallback | None,
+    what: str,
+) -> None:
+    last_done, last_change = -1, time.monotonic()
+    while True:
+        _raise_on_error_alerts(session, what)
+        status = handle.status()
+        if progress is not None:
+            progress(_progress(status))
+        if status.is_seeding:
+            return
+        if status.total_wanted_done != last_done or _is_checking(status):
+            last_done, last_change = status.total_wanted_done, time.monotonic()
+        elif time.monotonic() - last_change > options.stall_timeout:
+            raise DownloadError(
+                what,
+                f"no progress for {options.stall_timeout:g} s "
+                f"({status.num_peers} peers, {len(handle.url_seeds())} web seeds)",
+            )
+        time.sleep(options.poll_interval)
+
+
+def _is_checking(status: lt.torrent_status) -> bool:
+    return status.state in (
+        lt.torrent_status.states.checking_files,
+        lt.torrent_status.states.checking_resume_data,
+    )
+
+
+def _progress(status: lt.torrent_status) -> Progress:
+    return Progress(
+        done=int(status.total_wanted_done),
+        total=int(status.total_wanted),
+        rate=float(status.download_payload_rate),
+        peers=int(status.num_peers),
+    )
+
+
+def _raise_on_error_alerts(session: lt.session, what: str) -> None:
+    for alert in session.pop_alerts():
+        if isinstance(alert, lt.torrent_error_alert | lt.file_error_alert):
+            raise DownloadError(what, alert.message())
+
+
+def _save_resume_data(session: lt.session, handle: lt.torrent_handle, part: Path) -> None:
+    """Flush the pieces to disk and write libtorrent's resume data beside them."""
+    handle.save_resume_data(lt.save_resume_flags_t.flush_disk_cache)
+    alert = _wait_for(session, lt.save_resume_data_alert, lt.save_resume_data_failed_alert)
+    if isinstance(alert, lt.save_resume_data_alert):
+        atomic.write_atomic(part / RESUME_FILE, lt.write_resume_data_buf(alert.params))
+
+
+def _remove(session: lt.session, handle: lt.torrent_handle) -> None:
+    """Take the torrent out of the session so its files are closed before the rename."""
+    session.remove_torrent(handle)
+    _wait_for(session, lt.torrent_removed_alert)
+
+
+def _wait_for(session: lt.session, *kinds: type[lt.alert]) -> lt.alert | None:
+    deadline = time.monotonic() + _FLUSH_TIMEOUT
+    while time.monotonic() < deadline:
+        session.wait_for_alert(_ALERT_WAIT_MS)
+        for alert in session.pop_alerts():
+            if isinstance(alert, kinds):
+                return alert
+    return None

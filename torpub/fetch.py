@@ -1,0 +1,204 @@
+"""The ``get`` flow (record format §6): ask the origin for a torrent, take what it
+gives, and fall back to DNS (§4) and BitTorrent when it does not answer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+from torpub import atomic, download
+from torpub.errors import DownloadError, RecordError
+from torpub.resolve import Resolved, ResolveOptions, resolve
+from torpub.torrentinfo import summarise
+
+TORRENT_TYPE = "application/x-bittorrent"
+# The torrent first, anything else rather than a 406 from a server that knows no torrents.
+ACCEPT = f"{TORRENT_TYPE}, */*;q=0.1"
+ACCEPT_ENCODING = "gzip, deflate, torrent"
+# Far above what DNS may carry: a torrent fetched over HTTP is not bound by the chunk budget.
+MAX_HTTP_TORRENT = 64 << 20
+_CHUNK = 1 << 16
+
+Notify = Callable[[str], None]
+
+
+class Route(StrEnum):
+    """Which way a download went."""
+
+    torrent = "torrent"  # the origin answered with a torrent
+    plain = "plain"  # the origin answered with the file itself
+    dns = "dns"  # the origin did not answer; the torrent came from DNS
+
+
+@dataclass(frozen=True)
+class GetOptions:
+    http_timeout: float = 30.0
+    torrent_only: bool = False
+    resolve: ResolveOptions = field(default_factory=ResolveOptions)
+    session: download.SessionOptions = field(default_factory=download.SessionOptions)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Where the result went, and how it got there."""
+
+    path: Path
+    route: Route
+    resolved: Resolved | None = None
+
+
+def get(
+    url: str,
+    directory: Path,
+    options: GetOptions | None = None,
+    notify: Notify | None = None,
+    progress: download.ProgressCallback | None = None,
+) -> Fetched:
+    """Fetch ``url`` into ``directory`` by whichever route works (see :class:`Route`)."""
+    options = options or GetOptions()
+    say = notify or (lambda _message: None)
+    directory.mkdir(parents=True, exist_ok=True)
+    headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+    with httpx.Client(timeout=options.http_timeout, follow_redirects=True, headers=headers) as http:
+        try:
+            with http.stream("GET", url) as response:
+                answer = _take_answer(response, url, directory, options, say, progress)
+        except httpx.TransportError as e:
+            answer = _NoAnswer(_describe(e))
+    if isinstance(answer, Fetched):
+        return answer
+    if isinstance(answer, bytes):
+        return _finish(answer, url, directory, options, Route.torrent, None, progress)
+    say(f"{answer.reason}; resolving the torrent over DNS")
+    resolved = resolve(url, options.resolve)
+    if resolved.payload is None:
+        raise DownloadError(
+            url, f"DNS publishes only an info-hash (n=0); a peer can serve {resolved.magnet}"
+        )
+    say(f"resolved over DNS ({'DNSSEC-validated' if resolved.validated else 'not validated'})")
+    return _finish(resolved.payload, url, directory, options, Route.dns, resolved, progress)
+
+
+@dataclass(frozen=True)
+class _NoAnswer:
+    reason: str
+
+
+def _take_answer(
+    response: httpx.Response,
+    url: str,
+    directory: Path,
+    options: GetOptions,
+    say: Notify,
+    progress: download.ProgressCallback | None,
+) -> Fetched | bytes | _NoAnswer:
+    """The origin's answer: a file on disk, torrent bytes, or why it gave neither."""
+    if response.status_code >= 500:
+        return _NoAnswer(f"the origin answered HTTP {response.status_code}")
+    if response.status_code >= 400:
+        raise DownloadError(url, f"HTTP {response.status_code} {response.reason_phrase}")
+    if _is_torrent(response):
+        say("the origin answered with a torrent")
+        return _read_bounded(response, url)
+    if options.torrent_only:
+        return _NoAnswer("the origin sent the file, not a torrent")
+    say("the origin answered with the file itself")
+    path = _stream_to_disk(response, directory / _file_name(url), progress)
+    return Fetched(path, Route.plain)
+
+
+def _is_torrent(response: httpx.Response) -> bool:
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return response.status_code == 200 and kind == TORRENT_TYPE
+
+
+def _read_bounded(response: httpx.Response, url: str) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_bytes(_CHUNK):
+        body += chunk
+        if len(body) > MAX_HTTP_TORRENT:
+            raise DownloadError(url, f"the origin's torrent exceeds {MAX_HTTP_TORRENT} bytes")
+    return bytes(body)
+
+
+def _stream_to_disk(
+    response: httpx.Response, target: Path, progress: download.ProgressCallback | None
+) -> Path:
+    """Write the body beside ``target`` and rename it into place once complete."""
+    if target.exists():
+        raise DownloadError(str(target), "already exists; remove it or choose another -o")
+    total = int(response.headers.get("content-length", 0) or 0)
+    if response.headers.get("content-encoding"):
+        total = 0  # the length is of the coded body, not of what we write
+    fd, tmp = atomic.temp_path_for(target)
+    started = time.monotonic()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in response.iter_bytes(_CHUNK):
+                out.write(chunk)
+                if progress is not None:
+                    done = out.tell()
+                    rate = done / max(time.monotonic() - started, 1e-6)
+                    progress(download.Progress(done, max(total, done), rate, 0))
+            out.flush()
+            os.fsync(out.fileno())
+        atomic.commit(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return target
+
+
+def _finish(
+    torrent: bytes,
+    url: str,
+    directory: Path,
+    options: GetOptions,
+    route: Route,
+    resolved: Resolved | None,
+    progress: download.ProgressCallback | None,
+) -> Fetched:
+    try:
+        info = summarise(torrent)
+    except RecordError as e:
+        raise DownloadError(url, f"the torrent does not parse: {e}") from e
+    if options.torrent_only:
+        path = directory / f"{_safe_name(info.name)}.torrent"
+        atomic.write_atomic(path, torrent)
+        return Fetched(path, route, resolved)
+    path = download.download(torrent, directory, options.session, progress)
+    return Fetched(path, route, resolved)
+
+
+def _file_name(url: str) -> str:
+    return _safe_name(unquote(PurePosixPath(urlsplit(url).path).name)) or "index.html"
+
+
+def _safe_name(name: str) -> str:
+    """A name that stays inside the output directory."""
+    name = name.replace("/", "_").replace("\0", "_")
+    return "" if name in ("", ".", "..") else name
+
+
+def _describe(error: httpx.TransportError) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return f"the origin did not answer ({_root_cause(error)})"
+    if isinstance(error, httpx.TimeoutException):
+        return f"the origin did not answer in time ({type(error).__name__})"
+    return f"the origin failed ({type(error).__name__}: {error})"
+
+
+def _root_cause(error: BaseException) -> str:
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    text = str(error)
+    return "connection refused" if "refused" in text.lower() else text or type(error).__name__

@@ -1,0 +1,217 @@
+"""Fetch a URL's torrent from DNS (record format §4): the head, then every chunk at once.
+
+The checks of §4 live in :mod:`torpub.records`; this module only asks the questions,
+in parallel and with a bounded number in flight, and notes whether the resolver
+vouched for every answer with its AD bit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+
+from torpub import records
+from torpub.errors import (
+    ChecksumMismatch,
+    ConfigError,
+    NotPublished,
+    NotValidated,
+    RecordError,
+    ResolutionFailed,
+)
+from torpub.names import TorrentNames, names_for
+from torpub.records import Head, Limits
+from torpub.torrentinfo import TorrentInfo, summarise
+
+DEFAULT_CONCURRENCY = 32
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Nameserver:
+    """A resolver to ask, by address."""
+
+    host: str
+    port: int = 53
+
+    @classmethod
+    def from_text(cls, text: str) -> Nameserver:
+        """``HOST``, ``HOST:PORT``, ``[V6]:PORT`` or a bare IPv6 address."""
+        host, port = text.strip(), "53"
+        if host.startswith("["):
+            host, _, rest = host[1:].partition("]")
+            port = rest.removeprefix(":") or port
+        elif host.count(":") == 1:
+            host, port = host.split(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"resolver {text!r} is not HOST[:PORT]")
+        return cls(host, int(port))
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """How to ask; no nameservers means the system's resolvers (/etc/resolv.conf)."""
+
+    nameservers: tuple[Nameserver, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = DEFAULT_TIMEOUT
+    attempts: int = DEFAULT_ATTEMPTS
+    limits: Limits = field(default_factory=Limits)
+    require_dnssec: bool = False
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A torrent read from DNS and checked against its head."""
+
+    names: TorrentNames
+    head: Head
+    payload: bytes | None  # None when the head publishes no chunks (n=0)
+    validated: bool
+    head_ttl: int
+    queries: int
+
+    @property
+    def info(self) -> TorrentInfo | None:
+        return summarise(self.payload) if self.payload is not None else None
+
+    @property
+    def magnet(self) -> str:
+        info = self.info
+        if info is not None:
+            return info.magnet
+        name = f"&dn={quote(self.head.display_name, safe='')}" if self.head.display_name else ""
+        return f"magnet:?xt=urn:btih:{self.head.ih}{name}"
+
+
+def resolve(url: str, options: ResolveOptions | None = None) -> Resolved:
+    """Read and check ``url``'s torrent from DNS (blocking)."""
+    return asyncio.run(resolve_async(url, options))
+
+
+async def resolve_async(url: str, options: ResolveOptions | None = None) -> Resolved:
+    """Read and check ``url``'s torrent from DNS."""
+    options = options or ResolveOptions()
+    names = names_for(url)
+    resolver = make_resolver(options)
+    head_answer = await _query(resolver, names.head_name)
+    if head_answer is None:
+        raise NotPublished(url)
+    head = Head.from_text(_only_value(head_answer, "head"))
+    options.limits.check(head)
+    if options.require_dnssec and not head_answer.validated:
+        raise NotValidated(url)
+    if head.n == 0:
+        return Resolved(names, head, None, head_answer.validated, head_answer.ttl, 1)
+    try:
+        chunks = await _chunks(resolver, names, head, options.concurrency)
+        validated = head_answer.validated and all(c.validated for c in chunks.values())
+        if options.require_dnssec and not validated:
+            raise NotValidated(url)
+        pieces = {i: _only_value(a, f"chunk {i}") for i, a in chunks.items()}
+        payload = records.decode(head, pieces, names)
+    except ChecksumMismatch as e:
+        # Say how long to wait: the head's TTL, after which a fresh head names fresh chunks.
+        raise ChecksumMismatch(e.what, head_answer.ttl) from None
+    return Resolved(names, head, payload, validated, head_answer.ttl, 1 + head.n)
+
+
+def make_resolver(options: ResolveOptions) -> dns.asyncresolver.Resolver:
+    """A resolver with EDNS at 1232 octets that asks for AD (RFC 6840 §5.7) and
+    falls back to TCP only when an answer comes back truncated."""
+    if options.nameservers:
+        resolver = dns.asyncresolver.Resolver(configure=False)
+        resolver.nameservers = [
+            dns.nameserver.Do53Nameserver(ns.host, ns.port) for ns in options.nameservers
+        ]
+    else:
+        try:
+            resolver = dns.asyncresolver.Resolver()
+        except dns.resolver.NoResolverConfiguration as e:
+            raise ConfigError(f"no system resolver is configured ({e}); use --resolver") from e
+    resolver.use_edns(0, 0, records.UDP_ANSWER_LIMIT)
+    # AD without DO: the resolver's verdict, without RRSIGs swelling every answer.
+    resolver.flags = dns.flags.RD | dns.flags.AD
+    resolver.timeout = options.timeout
+    resolver.lifetime = options.timeout * options.attempts * len(resolver.nameservers)
+    resolver.retry_servfail = False
+    return resolver
+
+
+@dataclass(frozen=True)
+class _Answer:
+    strings: tuple[tuple[bytes, ...], ...]
+    ttl: int
+    validated: bool
+
+
+async def _query(resolver: dns.asyncresolver.Resolver, name: str) -> _Answer | None:
+    """One name's TXT records; None when the name or the TXT set does not exist."""
+    try:
+        answer = await resolver.resolve(name, dns.rdatatype.TXT, raise_on_no_answer=False)
+    except dns.resolver.NXDOMAIN:
+        return None
+    except dns.exception.DNSException as e:
+        raise ResolutionFailed(name, str(e) or type(e).__name__) from e
+    if answer.rrset is None:
+        return None
+    validated = bool(answer.response.flags & dns.flags.AD)
+    strings = tuple(tuple(rdata.strings) for rdata in answer.rrset)
+    return _Answer(strings, answer.rrset.ttl, validated)
+
+
+async def _chunks(
+    resolver: dns.asyncresolver.Resolver, names: TorrentNames, head: Head, concurrency: int
+) -> dict[int, _Answer]:
+    """Every chunk's answer by index, at most ``concurrency`` in flight; stops at
+    the first error, and once the chunks hold more text than the head announces."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+    budget = _Budget(4 * -(-head.length // 3))
+    found: dict[int, _Answer] = {}
+
+    async def one(index: int) -> None:
+        async with gate:
+            answer = await _query(resolver, names.chunk_name(head.chunk_id, index))
+        if answer is not None:
+            budget.spend(sum(len(s) for strings in answer.strings for s in strings))
+            found[index] = answer
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(head.n)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return found
+
+
+@dataclass
+class _Budget:
+    """How much chunk text may still arrive, so a hostile zone cannot fill memory."""
+
+    left: int
+
+    def spend(self, octets: int) -> None:
+        self.left -= octets
+        if self.left < 0:
+            raise ChecksumMismatch("length (the chunks hold more than the head announces)")
+
+
+def _only_value(answer: _Answer, what: str) -> str:
+    if len(answer.strings) != 1:
+        raise RecordError(f"the {what} has {len(answer.strings)} TXT records, not one")
+    return b"".join(answer.strings[0]).decode("utf-8", "replace")
+
+
+def nameservers(texts: Sequence[str]) -> tuple[Nameserver, ...]:
+    return tuple(Nameserver.from_text(t) for t in texts)
