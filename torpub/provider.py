@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
-from torpub.errors import ConfigError
+import dns.name
+
+from torpub.errors import ConfigError, InvalidURL, ZoneError
+from torpub.names import dns_host
 from torpub.plan import Plan
 from torpub.records import Record
 
@@ -88,6 +91,24 @@ class ReadsByName(Protocol):
 
 
 ProviderFactory = Callable[[Target], Provider]
+
+
+def zone_name(zone: str) -> str:
+    """A zone as backends compare it: lower-case A-labels with the trailing dot."""
+    try:
+        return dns_host(zone) + "."
+    except InvalidURL as e:
+        raise ConfigError(f"zone {zone!r} is not a DNS name") from e
+
+
+def check_plan_zone(plan: Plan, zone: str) -> None:
+    """Refuse, before any write, a plan made for another zone or naming a record outside it."""
+    if zone_name(plan.zone) != zone:
+        raise ZoneError(f"the plan is for zone {plan.zone}, this target holds {zone}")
+    origin = dns.name.from_text(zone)
+    for change in plan.changes:
+        if not dns.name.from_text(change.record.name).is_subdomain(origin):
+            raise ZoneError(f"{change.record.name} is not in zone {zone}")
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,9 @@ from pathlib import Path
 import dns.name
 
 from torpub import atomic, zonefile
-from torpub.errors import ConfigError, InvalidURL, ProviderError, ZoneError
-from torpub.names import dns_host
+from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.plan import Action, Change, Plan
-from torpub.provider import Capabilities, Target
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
 from torpub.records import Record
 
 NAME = "bind"
@@ -76,7 +75,7 @@ class BindProvider:
 
     def __init__(self, target: Target, *, today: Callable[[], dt.date] = _utc_today) -> None:
         self._options = BindOptions.from_target(target)
-        self._zone = _normalise_zone(target.zone) if target.zone else None
+        self._zone = zone_name(target.zone) if target.zone else None
         self._today = today
 
     @property
@@ -99,7 +98,7 @@ class BindProvider:
         path = self._options.zone_file
         text = self._read()
         zone = self._zone_of(text)
-        _check_plan_zone(plan, zone)
+        check_plan_zone(plan, zone)
         records = apply_changes(self._block_records(text, zone), plan, path)
         self._refuse_collisions(zone, text, written_names(plan.changes))
         with _naming(path):
@@ -268,22 +267,6 @@ def checkzone_error(output: str) -> str:
 
 def first_line(output: str) -> str:
     return next((line.strip() for line in output.splitlines() if line.strip()), "")
-
-
-def _check_plan_zone(plan: Plan, zone: str) -> None:
-    if _normalise_zone(plan.zone) != zone:
-        raise ZoneError(f"the plan is for zone {plan.zone}, the zone file holds {zone}")
-    origin = dns.name.from_text(zone)
-    for change in plan.changes:
-        if not dns.name.from_text(change.record.name).is_subdomain(origin):
-            raise ZoneError(f"{change.record.name} is not in zone {zone}")
-
-
-def _normalise_zone(zone: str) -> str:
-    try:
-        return dns_host(zone) + "."
-    except InvalidURL as e:
-        raise ConfigError(f"zone {zone!r} is not a DNS name") from e
 
 
 @contextlib.contextmanager

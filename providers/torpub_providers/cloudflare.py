@@ -21,10 +21,10 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 
-from torpub.errors import ConfigError, InvalidURL, ProviderError, ZoneError
-from torpub.names import LABEL, dns_host
+from torpub.errors import ConfigError, ProviderError, ZoneError
+from torpub.names import LABEL
 from torpub.plan import Action, Change, PhaseName, Plan
-from torpub.provider import Capabilities, Target
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
 from torpub.records import Record
 
 NAME = "cloudflare"
@@ -220,7 +220,7 @@ class CloudflareProvider:
         self._options = CloudflareOptions.from_target(target)
         if target.zone is None and self._options.zone_id is None:
             raise ConfigError("the cloudflare provider needs --zone NAME")
-        self._name = _normalise_zone(target.zone) if target.zone else None
+        self._name = zone_name(target.zone) if target.zone else None
         if client is None:
             token = os.environ.get(TOKEN_VARIABLE)
             if not token:
@@ -257,11 +257,10 @@ class CloudflareProvider:
 
     def apply(self, plan: Plan) -> None:
         zone = self._cf_zone()
-        if _normalise_zone(plan.zone) != zone.name:
-            raise ZoneError(f"the plan is for zone {plan.zone}, not {zone.name}")
+        check_plan_zone(plan, zone.name)
         if not plan.has_changes:
             return
-        ids = _ids_for(plan, self._held(), zone.name)
+        ids = _ids_for(plan, self._held())
         self._check_quota(plan, zone)
         limit = self._batch_limit()
         # Every request is built (and checked) before the first is sent.
@@ -352,22 +351,19 @@ def _zone_of(zone: Any) -> CloudflareZone:
     account = getattr(getattr(zone, "account", None), "id", None)
     return CloudflareZone(
         str(zone.id),
-        _normalise_zone(str(zone.name)),
+        zone_name(str(zone.name)),
         legacy,
         servers,
         str(account) if account else None,
     )
 
 
-def _ids_for(plan: Plan, held: list[Held], zone: str) -> dict[Record, str]:
+def _ids_for(plan: Plan, held: list[Held]) -> dict[Record, str]:
     """Record ids for the plan's updates and deletes; a plan made from records
     the zone no longer holds is refused before any write."""
     ids = {h.record: h.id for h in held}
     names = {h.record.name for h in held}
-    suffix = "." + zone
     for change in plan.changes:
-        if not ("." + change.record.name.lower()).endswith(suffix):
-            raise ZoneError(f"{change.record.name} is not in zone {zone}")
         if change.action is Action.CREATE and change.record.name in names:
             raise _stale(change, "it already exists")
         if change.action is not Action.CREATE and (change.old or change.record) not in ids:
@@ -405,10 +401,3 @@ def _operations(changes: Sequence[Change], ids: dict[Record, str]) -> Operations
         else:
             ops.posts.append(body)
     return ops
-
-
-def _normalise_zone(zone: str) -> str:
-    try:
-        return dns_host(zone.rstrip(".")) + "."
-    except InvalidURL as e:
-        raise ConfigError(f"zone {zone!r} is not a DNS name") from e

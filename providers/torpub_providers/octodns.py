@@ -24,15 +24,13 @@ import dns.name
 
 from torpub.errors import (
     ConfigError,
-    InvalidURL,
     PlanError,
     ProviderError,
     TorpubError,
-    ZoneError,
 )
-from torpub.names import LABEL, dns_host
+from torpub.names import LABEL
 from torpub.plan import Action, Change, Plan
-from torpub.provider import Capabilities, Target
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
 from torpub.records import Record
 
 NAME = "octodns"
@@ -99,7 +97,7 @@ class OctodnsClient:
             raise ConfigError(
                 f"{self._config} configures {len(configured)} zones; pass --zone to pick one"
             )
-        return normalise_zone(str(configured[0]))
+        return zone_name(str(configured[0]))
 
     def _pick_target(self, target: str | None) -> str:
         providers = sorted(self._manager.providers)
@@ -264,12 +262,12 @@ class OctodnsProvider:
         if not isinstance(config, str) or not config:
             raise ConfigError("the octodns provider needs an octoDNS config (--octodns-config)")
         name = target.options.get("octodns_target")
-        zone = normalise_zone(target.zone) if target.zone else None
+        zone = zone_name(target.zone) if target.zone else None
         self._client = OctodnsClient(Path(config), None if name is None else str(name), zone)
 
     @property
     def zone(self) -> str:
-        return normalise_zone(self._client.zone)
+        return zone_name(self._client.zone)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -279,7 +277,7 @@ class OctodnsProvider:
         return tuple(sorted(r for rs in self._client.read().values() for r in rs))
 
     def apply(self, plan: Plan) -> None:
-        self._check_plan(plan)
+        check_plan_zone(plan, self.zone)
         phases = [(str(p.name), name_states(p.changes)) for p in plan.phases if p.changes]
         self._check_current(phases)
         for index, (phase, states) in enumerate(phases):
@@ -314,21 +312,6 @@ class OctodnsProvider:
                 seen.add(name)
         if stale:
             raise OctodnsStale(stale, "nothing was written; ")
-
-    def _check_plan(self, plan: Plan) -> None:
-        if normalise_zone(plan.zone) != self.zone:
-            raise ZoneError(f"the plan is for zone {plan.zone}, this target is {self.zone}")
-        origin = dns.name.from_text(self.zone)
-        for change in plan.changes:
-            if not dns.name.from_text(change.record.name).is_subdomain(origin):
-                raise ZoneError(f"{change.record.name} is not in zone {self.zone}")
-
-
-def normalise_zone(zone: str) -> str:
-    try:
-        return dns_host(zone) + "."
-    except InvalidURL as e:
-        raise ConfigError(f"zone {zone!r} is not a DNS name") from e
 
 
 def _canonical(name: str) -> str:

@@ -35,15 +35,13 @@ import dns.xfr
 from torpub import tsig
 from torpub.errors import (
     ConfigError,
-    InvalidURL,
     ProviderError,
     RecordError,
-    ZoneError,
     ZoneUnlisted,
 )
-from torpub.names import LABEL, dns_host
+from torpub.names import LABEL
 from torpub.plan import Action, Change, Plan
-from torpub.provider import Capabilities, Target
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
 from torpub.records import Head, Record
 
 NAME = "rfc2136"
@@ -375,7 +373,7 @@ class Rfc2136Provider:
     def __init__(self, target: Target) -> None:
         if not target.zone:
             raise ConfigError("the rfc2136 provider needs the zone's name (--zone)")
-        self._zone = normalise_zone(target.zone)
+        self._zone = zone_name(target.zone)
         self._options = Rfc2136Options.from_target(target)
         self._client = UpdateClient(self._options, self._zone)
 
@@ -438,7 +436,7 @@ class Rfc2136Provider:
         return found
 
     def apply(self, plan: Plan) -> None:
-        self._check_plan(plan)
+        check_plan_zone(plan, self._zone)
         phases = [(p.name, name_changes(p.changes)) for p in plan.phases if p.changes]
         self._check_prerequisites([g for _, groups in phases for g in groups])
         for index, (phase, groups) in enumerate(phases):
@@ -451,14 +449,6 @@ class Rfc2136Provider:
     @property
     def _room(self) -> int:
         return self._options.max_message - self._client.overhead
-
-    def _check_plan(self, plan: Plan) -> None:
-        if normalise_zone(plan.zone) != self._zone:
-            raise ZoneError(f"the plan is for zone {plan.zone}, this target is {self._zone}")
-        origin = dns.name.from_text(self._zone)
-        for change in plan.changes:
-            if not dns.name.from_text(change.record.name).is_subdomain(origin):
-                raise ZoneError(f"{change.record.name} is not in zone {self._zone}")
 
     def _check_prerequisites(self, groups: Sequence[NameChange]) -> None:
         """Every prerequisite, sent alone first: a stale plan then writes nothing.
@@ -493,13 +483,6 @@ def _progress(done: Sequence[str], phase: str, sent: int) -> str:
 
 def under_torrent(name: dns.name.Name) -> bool:
     return LABEL.encode() in (label.lower() for label in name.labels)
-
-
-def normalise_zone(zone: str) -> str:
-    try:
-        return dns_host(zone) + "."
-    except InvalidURL as e:
-        raise ConfigError(f"zone {zone!r} is not a DNS name") from e
 
 
 def _canonical(name: str) -> str:

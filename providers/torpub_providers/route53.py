@@ -21,10 +21,10 @@ import boto3  # type: ignore[import-untyped]
 import botocore.config  # type: ignore[import-untyped]
 import botocore.exceptions  # type: ignore[import-untyped]
 
-from torpub.errors import ConfigError, InvalidURL, ProviderError, ZoneError
-from torpub.names import LABEL, dns_host
+from torpub.errors import ConfigError, ProviderError, ZoneError
+from torpub.names import LABEL
 from torpub.plan import Action, Change, PhaseName, Plan
-from torpub.provider import Capabilities, Target
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
 from torpub.records import MAX_STRING, Record
 
 NAME = "route53"
@@ -271,7 +271,7 @@ class Route53Provider:
         self._options = Route53Options.from_target(target)
         if target.zone is None and self._options.zone_id is None:
             raise ConfigError("the route53 provider needs --zone NAME or --zone-id ID")
-        self._name = _normalise_zone(target.zone) if target.zone else None
+        self._name = zone_name(target.zone) if target.zone else None
         self._client = client or Route53Client(self._options.profile, backoff)
         self._limits = limits
         self._clock = clock
@@ -304,12 +304,11 @@ class Route53Provider:
 
     def apply(self, plan: Plan) -> None:
         zone = self._hosted_zone()
-        if _normalise_zone(plan.zone) != zone.name:
-            raise ZoneError(f"the plan is for zone {plan.zone}, not {zone.name}")
+        check_plan_zone(plan, zone.name)
         if not plan.has_changes:
             return
         phases = [(p.name, self._batches(p.changes)) for p in plan.phases if p.changes]
-        _check_changes(plan.changes, self._held(), zone.name)
+        _check_changes(plan.changes, self._held())
         for index, (name, batches) in enumerate(phases):
             ids = [self._submit(zone.id, batch) for batch in batches]
             self.change_ids += ids
@@ -334,9 +333,7 @@ class Route53Provider:
             return found
         assert self._name is not None
         page = self._client.call("ListHostedZonesByName", DNSName=self._name, MaxItems="100")
-        matches = [
-            z for z in page.get("HostedZones", []) if _normalise_zone(z["Name"]) == self._name
-        ]
+        matches = [z for z in page.get("HostedZones", []) if zone_name(z["Name"]) == self._name]
         if not matches:
             raise ZoneError(f"route53 has no hosted zone {self._name} visible to these credentials")
         if len(matches) > 1:
@@ -422,7 +419,7 @@ def _hosted(result: dict[str, Any]) -> HostedZone:
     zone = result["HostedZone"]
     servers = tuple(result.get("DelegationSet", {}).get("NameServers", ()))
     private = bool(zone.get("Config", {}).get("PrivateZone"))
-    return HostedZone(_zone_id(zone["Id"]), _normalise_zone(zone["Name"]), private, servers)
+    return HostedZone(_zone_id(zone["Id"]), zone_name(zone["Name"]), private, servers)
 
 
 def _by_name(changes: Sequence[Change]) -> dict[str, list[Change]]:
@@ -477,14 +474,11 @@ def _cost(change: dict[str, Any]) -> tuple[int, int]:
     return factor * len(values), factor * sum(len(v["Value"]) for v in values)
 
 
-def _check_changes(changes: Sequence[Change], held: dict[str, list[Record]], zone: str) -> None:
+def _check_changes(changes: Sequence[Change], held: dict[str, list[Record]]) -> None:
     """Refuse, before any write, a plan that Route 53 would reject part-way:
     a CREATE over an existing set, an update or delete of what is not there."""
-    suffix = "." + zone
     for change in changes:
         name = change.record.name.lower()
-        if not ("." + name).endswith(suffix):
-            raise ZoneError(f"{change.record.name} is not in zone {zone}")
         at = set(held.get(name, ()))
         if change.action is Action.CREATE and at:
             raise _stale(change, "it already exists")
@@ -497,10 +491,3 @@ def _check_changes(changes: Sequence[Change], held: dict[str, list[Record]], zon
 
 def _stale(change: Change, why: str) -> ProviderError:
     return ProviderError(NAME, f"cannot {change.action} {change.record.name}: {why}; plan again")
-
-
-def _normalise_zone(zone: str) -> str:
-    try:
-        return dns_host(zone.rstrip(".") or ".") + "."
-    except InvalidURL as e:
-        raise ConfigError(f"zone {zone!r} is not a DNS name") from e

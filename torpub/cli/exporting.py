@@ -33,7 +33,7 @@ from torpub.cli.app import (
     app,
     make_ui,
 )
-from torpub.cli.publishing import _build, _creation_date, _settings
+from torpub.cli.publishing import _build, _creation_date, settings_from
 from torpub.errors import ConfigError, ZoneError
 from torpub.plan import Policy, build_plan
 from torpub.records import Record, TorrentRecords
@@ -89,20 +89,7 @@ def export_command(
 ) -> None:
     """Write the records as an [bold]octoDNS[/] zone YAML, to review and apply with octoDNS."""
     ui = make_ui(verbose, quiet)
-    settings = _settings(
-        config_file,
-        base_url=base_url,
-        mirrors=mirror,
-        trackers=tracker,
-        private=private,
-        piece_size=piece_size,
-        out=str(out) if out else None,
-        chunk_size=chunk_size,
-        chunk_budget=chunk_budget,
-        head_ttl=head_ttl,
-        chunk_ttl=chunk_ttl,
-        owner=owner,
-    )
+    settings = settings_from(locals())
     zones = [_zone_name(zone)] if zone else []
     built = _build(
         ui, paths or [], settings, _creation_date(creation_date), write=True, zones=zones

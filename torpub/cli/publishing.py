@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -49,18 +49,40 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-def _settings(config_file: Path | None, **flags: object) -> config.Settings:
-    settings = config.load(config.find_config(config_file, Path.cwd()))
-    trackers = flags.pop("trackers")
-    if trackers:
-        flags["trackers"] = config.parse_trackers([t.split(",") for t in trackers])  # type: ignore[attr-defined]
-    for key in ("mirrors",):
-        flags[key] = tuple(flags[key]) if flags[key] else None  # type: ignore[arg-type]
-    piece = flags.pop("piece_size")
-    merged = settings.merged(**flags)
-    if piece is not None:
-        merged = merged.merged(piece_size=config.parse_piece_size(piece))
-    return merged
+# The flags every build-side command shares: CLI parameter → Settings field.
+_SHARED_FLAGS = {
+    "base_url": "base_url",
+    "mirror": "mirrors",
+    "tracker": "trackers",
+    "private": "private",
+    "piece_size": "piece_size",
+    "out": "out",
+    "chunk_size": "chunk_size",
+    "chunk_budget": "chunk_budget",
+    "head_ttl": "head_ttl",
+    "chunk_ttl": "chunk_ttl",
+    "owner": "owner",
+}
+
+
+def settings_from(params: Mapping[str, Any]) -> config.Settings:
+    """torpub.toml merged with the shared flags a command was given; commands pass
+    ``locals()`` so each flag is named once, in the command's signature."""
+    given = {
+        field: params[name]
+        for name, field in _SHARED_FLAGS.items()
+        if params.get(name) not in (None, [])
+    }
+    if "mirrors" in given:
+        given["mirrors"] = tuple(given["mirrors"])
+    if "trackers" in given:
+        given["trackers"] = config.parse_trackers([t.split(",") for t in given["trackers"]])
+    if "out" in given:
+        given["out"] = str(given["out"])
+    piece = given.pop("piece_size", None)
+    settings = config.load(config.find_config(params.get("config_file"), Path.cwd()))
+    settings = settings.merged(**given)
+    return settings if piece is None else settings.merged(piece_size=config.parse_piece_size(piece))
 
 
 def _creation_date(flag: int | None) -> int | None:
@@ -88,7 +110,8 @@ def _build(
             artifacts, bsettings, write=write, progress=lambda n: bar.advance(bar.task_ids[0], n)
         )
     hashed = sum(1 for b in built if not b.reused)
-    ui.note(f"{len(built)} torrents: {hashed} hashed, {len(built) - hashed} unchanged", level=1)
+    noun = "torrent" if len(built) == 1 else "torrents"
+    ui.note(f"{len(built)} {noun}: {hashed} hashed, {len(built) - hashed} unchanged", level=1)
     return built
 
 
@@ -113,17 +136,7 @@ def build_command(
 ) -> None:
     """Make a deterministic [bold].torrent[/] for each artifact, sized to fit the DNS budget."""
     ui = make_ui(verbose, quiet)
-    settings = _settings(
-        config_file,
-        base_url=base_url,
-        mirrors=mirror,
-        trackers=tracker,
-        private=private,
-        piece_size=piece_size,
-        out=str(out) if out else None,
-        chunk_size=chunk_size,
-        chunk_budget=chunk_budget,
-    )
+    settings = settings_from(locals())
     built = _build(ui, paths or [], settings, _creation_date(creation_date), write=not dry_run)
     for b in built:
         state = "unchanged" if b.reused else ("checked" if dry_run else "written")
@@ -151,20 +164,7 @@ def zone_command(
 ) -> None:
     """Print the records as zone-file lines with absolute names, to paste or [bold]$INCLUDE[/]."""
     ui = make_ui(verbose, quiet)
-    settings = _settings(
-        config_file,
-        base_url=base_url,
-        mirrors=mirror,
-        trackers=tracker,
-        private=private,
-        piece_size=piece_size,
-        out=str(out) if out else None,
-        chunk_size=chunk_size,
-        chunk_budget=chunk_budget,
-        head_ttl=head_ttl,
-        chunk_ttl=chunk_ttl,
-        owner=owner,
-    )
+    settings = settings_from(locals())
     built = _build(ui, paths or [], settings, _creation_date(creation_date), write=True)
     desired = publish.desired_records(built, settings)
     records = sorted((r for d in desired for r in d.records), key=zonefile.record_order)
@@ -302,20 +302,7 @@ def sync_command(
 ) -> None:
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
     ui = make_ui(verbose, quiet)
-    settings = _settings(
-        config_file,
-        base_url=base_url,
-        mirrors=mirror,
-        trackers=tracker,
-        private=private,
-        piece_size=piece_size,
-        out=str(out) if out else None,
-        chunk_size=chunk_size,
-        chunk_budget=chunk_budget,
-        head_ttl=head_ttl,
-        chunk_ttl=chunk_ttl,
-        owner=owner,
-    )
+    settings = settings_from(locals())
     flags: dict[str, OptionValue | Path | None] = {
         "zone_file": zone_file,
         "reload_command": reload_command,
