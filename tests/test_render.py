@@ -3,7 +3,7 @@
 import json
 
 from torpub.names import names_for
-from torpub.plan import Plan, Policy, build_plan
+from torpub.plan import Action, Plan, Policy, build_plan
 from torpub.records import Encoding, Record, encode
 from torpub.render import summary, to_json, to_markdown, to_text
 
@@ -35,6 +35,15 @@ def test_text_has_a_line_per_change_and_a_summary() -> None:
     assert '(was "v=torrent1;' in text
     assert lines[-1].startswith("Plan for example.com.: 5 to create, 1 to update, 3 to delete")
     assert lines[0] == "create chunks (4)" and lines[1].startswith("  https://dl.example.com/")
+
+
+def test_text_shows_each_written_records_answer_size() -> None:
+    plan = changed_plan()
+    text = to_text(plan).plain
+    for change in plan.changes:
+        shown = f"[{change.record.answer_size()}-octet answer]"
+        line = next(line for line in text.splitlines() if line.split()[1:2] == [change.record.name])
+        assert (shown in line) == (change.action is not Action.DELETE)
 
 
 def test_text_styles_by_action() -> None:

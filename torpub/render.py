@@ -67,6 +67,9 @@ def _change_line(change: Change, full: bool) -> str:
         if old.value != record.value:
             was.append(f'"{_shown(old.value, full)}"')
         line += f"  (was {', '.join(was)})"
+    if change.action is not Action.DELETE:
+        # What a resolver will receive: the figure to hold against 1232 octets.
+        line += f"  [{record.answer_size()}-octet answer]"
     return line
 
 
