@@ -170,11 +170,23 @@ def free_port() -> int:
 
 
 def _named_conf(
-    directory: Path, zone: str, zone_file: Path, port: int, control: int, options: str
+    directory: Path,
+    zone: str,
+    zone_file: Path,
+    port: int,
+    control: int,
+    options: str = "",
+    *,
+    include: Path | None = None,
+    zone_extra: str = "",
 ) -> str:
+    """A named.conf for one primary zone on loopback; ``include`` adds e.g. a TSIG
+    key file, ``zone_extra`` statements to the zone (update-policy, allow-transfer)."""
+    include_key = f'include "{include}";' if include else ""
     return textwrap.dedent(
         f"""\
         include "{directory / "rndc.key"}";
+        {include_key}
         controls {{
             inet 127.0.0.1 port {control} allow {{ 127.0.0.1; }} keys {{ "{RNDC_KEY}"; }};
         }};
@@ -193,6 +205,7 @@ def _named_conf(
         zone "{zone}" {{
             type primary;
             file "{zone_file}";
+            {zone_extra}
         }};
         """
     )

@@ -3,65 +3,35 @@ in an octoDNS config, against a real dynamic-zone named read back by AXFR."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance import InjectedFailure
+from harness_rfc2136 import DynamicZoneHarness
 from named_update import SECRET_VARIABLE, UpdateServer, launch, stop, write_octodns_config
 
 from torpub.provider import Target
-from torpub.records import Record
 from torpub_providers.octodns import OctodnsClient, OctodnsProvider
 
 
-class OctodnsHarness:
+class OctodnsHarness(DynamicZoneHarness):
     def __init__(self, server: UpdateServer, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.server = server
+        super().__init__(server)
         self.config = config
-        self._writes = 0
-        self._fail_at: int | None = None
         real_apply = OctodnsClient.apply
 
         def apply(client: OctodnsClient, plan: Any) -> None:
             # Each octoDNS apply is one write call (octodns-bind sends it as one UPDATE).
-            if self._fail_at is not None and self._writes >= self._fail_at:
-                raise InjectedFailure(f"write call {self._writes + 1}")
-            self._writes += 1
+            self._count_write()
             real_apply(client, plan)
 
         monkeypatch.setattr(OctodnsClient, "apply", apply)
         monkeypatch.setenv(SECRET_VARIABLE, server.key.secret_text())
 
-    @property
-    def zone(self) -> str:
-        return self.server.zone
-
     def provider(self) -> OctodnsProvider:
         options = {"octodns_config": str(self.config), "octodns_target": "dns"}
         return OctodnsProvider(Target("octodns", self.zone, options))
-
-    def held(self) -> set[Record]:
-        return self.server.held()
-
-    def add_foreign(self, record: Record) -> None:
-        self.server.send([record])
-
-    def reset(self) -> None:
-        self.server.send([], sorted({r.name for r in self.held()}))
-
-    def write_calls(self) -> int:
-        return self._writes
-
-    @contextlib.contextmanager
-    def failing_after(self, n: int) -> Iterator[None]:
-        self._fail_at = self._writes + n
-        try:
-            yield
-        finally:
-            self._fail_at = None
 
 
 @pytest.fixture

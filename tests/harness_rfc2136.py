@@ -15,33 +15,23 @@ from torpub.records import Record
 from torpub_providers.rfc2136 import NameChange, Rfc2136Provider, UpdateClient
 
 
-class Rfc2136Harness:
-    def __init__(self, server: UpdateServer, monkeypatch: pytest.MonkeyPatch) -> None:
+class DynamicZoneHarness:
+    """What the backends writing to the dynamic-zone named share: the server, read
+    back by AXFR, and the count of write calls that injects a failure."""
+
+    def __init__(self, server: UpdateServer) -> None:
         self.server = server
         self._writes = 0
         self._fail_at: int | None = None
-        real_update = UpdateClient.update
 
-        def update(
-            client: UpdateClient, groups: Sequence[NameChange], *, check_only: bool = False
-        ) -> int:
-            # An UPDATE that changes records is a write call; a prerequisite-only one is not.
-            if not check_only:
-                if self._fail_at is not None and self._writes >= self._fail_at:
-                    raise InjectedFailure(f"write call {self._writes + 1}")
-                self._writes += 1
-            return real_update(client, groups, check_only=check_only)
-
-        monkeypatch.setattr(UpdateClient, "update", update)
+    def _count_write(self) -> None:
+        if self._fail_at is not None and self._writes >= self._fail_at:
+            raise InjectedFailure(f"write call {self._writes + 1}")
+        self._writes += 1
 
     @property
     def zone(self) -> str:
         return self.server.zone
-
-    def provider(self) -> Rfc2136Provider:
-        options = {"server": self.server.address, "tsig_key_file": str(self.server.tsig_key_file)}
-        # A small message limit, so that phases go out in several messages.
-        return Rfc2136Provider(Target("rfc2136", self.zone, {**options, "max_message": 4096}))
 
     def held(self) -> set[Record]:
         return self.server.held()
@@ -62,6 +52,27 @@ class Rfc2136Harness:
             yield
         finally:
             self._fail_at = None
+
+
+class Rfc2136Harness(DynamicZoneHarness):
+    def __init__(self, server: UpdateServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__(server)
+        real_update = UpdateClient.update
+
+        def update(
+            client: UpdateClient, groups: Sequence[NameChange], *, check_only: bool = False
+        ) -> int:
+            # An UPDATE that changes records is a write call; a prerequisite-only one is not.
+            if not check_only:
+                self._count_write()
+            return real_update(client, groups, check_only=check_only)
+
+        monkeypatch.setattr(UpdateClient, "update", update)
+
+    def provider(self) -> Rfc2136Provider:
+        options = {"server": self.server.address, "tsig_key_file": str(self.server.tsig_key_file)}
+        # A small message limit, so that phases go out in several messages.
+        return Rfc2136Provider(Target("rfc2136", self.zone, {**options, "max_message": 4096}))
 
 
 @pytest.fixture

@@ -31,10 +31,10 @@ import dns.tsig
 import dns.update
 import pytest
 from conftest import (
-    RNDC_KEY,
     ZONE,
     ZONE_TEXT,
     NamedServer,
+    _named_conf,
     _NamedExited,
     _rndc_key,
     _stop,
@@ -170,36 +170,6 @@ class StartUpdateNamed(Protocol):
     ) -> UpdateServer: ...
 
 
-def _conf(
-    directory: Path, zone_file: Path, key_file: Path, port: int, control: int, zone_extra: str
-) -> str:
-    return textwrap.dedent(
-        f"""\
-        include "{directory / "rndc.key"}";
-        include "{key_file}";
-        controls {{
-            inet 127.0.0.1 port {control} allow {{ 127.0.0.1; }} keys {{ "{RNDC_KEY}"; }};
-        }};
-        options {{
-            directory "{directory}";
-            pid-file "{directory / "named.pid"}";
-            session-keyfile "{directory / "session.key"}";
-            managed-keys-directory "{directory}";
-            listen-on port {port} {{ 127.0.0.1; }};
-            listen-on-v6 {{ none; }};
-            recursion no;
-            dnssec-validation no;
-            notify no;
-        }};
-        zone "{ZONE}" {{
-            type primary;
-            file "{zone_file}";
-            {zone_extra}
-        }};
-        """
-    )
-
-
 def _tsig_key_file(directory: Path, algorithm: str) -> Path:
     result = subprocess.run(
         [find_binary("tsig-keygen"), "-a", algorithm, KEY_NAME],
@@ -220,7 +190,11 @@ def _start(directory: Path, algorithm: str, zone_extra: str) -> UpdateServer:
     rndc_key, rndc_conf = _rndc_key(directory)
     port, control = free_port(), free_port()
     conf = directory / "named.conf"
-    conf.write_text(_conf(directory, zone_file, key_file, port, control, zone_extra))
+    conf.write_text(
+        _named_conf(
+            directory, ZONE, zone_file, port, control, include=key_file, zone_extra=zone_extra
+        )
+    )
     log_file = directory / "named.log"
     with log_file.open("wb") as log:
         process = subprocess.Popen(
