@@ -218,45 +218,45 @@ def wait_for(ready: Callable[[], bool], what: str, process: subprocess.Popen[byt
         time.sleep(0.05)
 
 
-class _Forward(asyncio.DatagramProtocol):
-    """Holds each query for ``delay``, then relays it upstream and the answer back."""
+class _Front(asyncio.DatagramProtocol):
+    """Holds each query for ``delay``, then relays it upstream over one socket; the
+    answer goes back to whoever asked. Timers and one socket, not a task and a socket
+    per query, so the proxy costs little CPU on a machine it shares with the client."""
 
-    def __init__(self, upstream: int, delay: float) -> None:
-        self.upstream, self.delay = upstream, delay
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
         self.transport: asyncio.DatagramTransport | None = None
-        self.relays: set[asyncio.Task[None]] = set()
+        self.back: asyncio.DatagramTransport | None = None
+        self.waiting: dict[bytes, tuple[str | object, int]] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        task = asyncio.ensure_future(self.relay(data, addr))
-        self.relays.add(task)
-        task.add_done_callback(self.relays.discard)
+        self.waiting[_query_key(data)] = addr
+        assert self.back is not None
+        asyncio.get_running_loop().call_later(self.delay, self.back.sendto, data)
 
-    async def relay(self, data: bytes, client: tuple[str | object, int]) -> None:
-        await asyncio.sleep(self.delay)
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[bytes] = loop.create_future()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Reply(answer), remote_addr=("127.0.0.1", self.upstream)
-        )
-        try:
-            transport.sendto(data)
-            reply = await asyncio.wait_for(answer, 2.0)
-        finally:
-            transport.close()
-        assert self.transport is not None
-        self.transport.sendto(reply, client)
+    def answer(self, data: bytes) -> None:
+        client = self.waiting.pop(_query_key(data), None)
+        if client is not None and self.transport is not None:
+            self.transport.sendto(data, client)
 
 
-class _Reply(asyncio.DatagramProtocol):
-    def __init__(self, answer: asyncio.Future[bytes]) -> None:
-        self.answer = answer
+class _Back(asyncio.DatagramProtocol):
+    def __init__(self, front: _Front) -> None:
+        self.front = front
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        if not self.answer.done():
-            self.answer.set_result(data)
+        self.front.answer(data)
+
+
+def _query_key(packet: bytes) -> bytes:
+    """The message ID and the question: what pairs an answer with its query."""
+    end = 12
+    while end < len(packet) and packet[end]:
+        end += packet[end] + 1
+    return packet[:2] + packet[12 : end + 5].lower()
 
 
 @contextmanager
@@ -280,8 +280,10 @@ def delaying_proxy(upstream: int, delay: float) -> Iterator[int]:
 def run_proxy(port: int, upstream: int, delay: float) -> None:
     async def serve() -> None:
         loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(
-            lambda: _Forward(upstream, delay), local_addr=("127.0.0.1", port)
+        front = _Front(delay)
+        await loop.create_datagram_endpoint(lambda: front, local_addr=("127.0.0.1", port))
+        front.back, _ = await loop.create_datagram_endpoint(
+            lambda: _Back(front), remote_addr=("127.0.0.1", upstream)
         )
         await asyncio.Event().wait()
 
