@@ -42,6 +42,12 @@ class Target:
     zone: str | None = None
     options: Mapping[str, OptionValue] = field(default_factory=dict)
 
+    def check_options(self, known: Iterable[str]) -> None:
+        """Refuse an option the backend does not take: a typo must not pass silently."""
+        unknown = sorted(set(self.options) - set(known))
+        if unknown:
+            raise ConfigError(f"the {self.provider} provider has no option {unknown[0]!r}")
+
 
 @runtime_checkable
 class Provider(Protocol):

@@ -44,9 +44,7 @@ class BindOptions:
 
     @classmethod
     def from_target(cls, target: Target) -> BindOptions:
-        unknown = sorted(set(target.options) - {"zone_file", "reload_command", "checkzone"})
-        if unknown:
-            raise ConfigError(f"the bind provider has no option {unknown[0]!r}")
+        target.check_options({"zone_file", "reload_command", "checkzone"})
         zone_file = _text_option(target, "zone_file")
         if not zone_file:
             raise ConfigError("the bind provider needs a zone file (--zone-file)")

@@ -165,9 +165,7 @@ class CloudflareOptions:
 
     @classmethod
     def from_target(cls, target: Target) -> CloudflareOptions:
-        unknown = sorted(set(target.options) - OPTIONS)
-        if unknown:
-            raise ConfigError(f"the cloudflare provider has no option {unknown[0]!r}")
+        target.check_options(OPTIONS)
         opts = target.options
         zone_id = opts.get("zone_id")
         return cls(

@@ -255,9 +255,7 @@ class OctodnsProvider:
     """Publishes through one provider of an octoDNS config."""
 
     def __init__(self, target: Target) -> None:
-        unknown = sorted(set(target.options) - _OPTIONS)
-        if unknown:
-            raise ConfigError(f"the octodns provider has no option {unknown[0]!r}")
+        target.check_options(_OPTIONS)
         config = target.options.get("octodns_config")
         if not isinstance(config, str) or not config:
             raise ConfigError("the octodns provider needs an octoDNS config (--octodns-config)")

@@ -88,9 +88,7 @@ class Rfc2136Options:
 
     @classmethod
     def from_target(cls, target: Target) -> Rfc2136Options:
-        unknown = sorted(set(target.options) - _OPTIONS)
-        if unknown:
-            raise ConfigError(f"the rfc2136 provider has no option {unknown[0]!r}")
+        target.check_options(_OPTIONS)
         server = target.options.get("server")
         if not isinstance(server, str) or not server:
             raise ConfigError("the rfc2136 provider needs a server (--server HOST[:PORT])")

@@ -209,9 +209,7 @@ class Route53Options:
 
     @classmethod
     def from_target(cls, target: Target) -> Route53Options:
-        unknown = sorted(set(target.options) - OPTIONS)
-        if unknown:
-            raise ConfigError(f"the route53 provider has no option {unknown[0]!r}")
+        target.check_options(OPTIONS)
         opts = target.options
         zone_id = opts.get("zone_id")
         profile = opts.get("profile")
