@@ -98,6 +98,9 @@ def download(
             _save_resume_data(session, handle, part)
         raise
     _remove(session, handle)
+    # A piece passes its check before its last blocks reach the disk, and only a
+    # session that has shut down has written them all: drop it before the rename.
+    del handle, session
     os.replace(part / info.name(), final)
     shutil.rmtree(part, ignore_errors=True)
     return final
