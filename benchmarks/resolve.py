@@ -102,10 +102,12 @@ def compare(proxy: int, payload: bytes, rounds: int, chunks: int, width: int) ->
     print(f"concurrent ({width} in flight): {fast * 1000:7.1f} ms = {fast / trip:5.2f} round trips")
     print(f"sequential (1 in flight):  {slow * 1000:7.1f} ms = {slow / trip:5.2f} round trips")
     print(f"speed-up: {slow / fast:.1f}x")
-    print(
-        f"waves of queries: 1 head + {waves - 1} of chunks = {waves} (the floor at {width} in flight)"
-    )
     print(f"client CPU per concurrent fetch: {cpu * 1000:.1f} ms ({cpu / trip:.2f} round trips)")
+    print(
+        f"floor at {width} in flight: 1 head + {waves - 1} waves of chunks = {waves} round trips;"
+        f" measured {fast / trip:.2f} ({fast / trip - waves:+.2f}: time in the client, the"
+        " proxy and named)"
+    )
     verdict = "met" if fast / trip <= 3 else "missed"
     print(f"target <= 3 round trips: {verdict} ({fast / trip:.2f})")
 
@@ -281,10 +283,11 @@ def run_proxy(port: int, upstream: int, delay: float) -> None:
     async def serve() -> None:
         loop = asyncio.get_running_loop()
         front = _Front(delay)
-        await loop.create_datagram_endpoint(lambda: front, local_addr=("127.0.0.1", port))
+        # The upstream side first: the front may hear a query as soon as it exists.
         front.back, _ = await loop.create_datagram_endpoint(
             lambda: _Back(front), remote_addr=("127.0.0.1", upstream)
         )
+        await loop.create_datagram_endpoint(lambda: front, local_addr=("127.0.0.1", port))
         await asyncio.Event().wait()
 
     asyncio.run(serve())

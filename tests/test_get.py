@@ -15,6 +15,7 @@ from client_servers import (
     LOCAL_ZONE,
     StartNginx,
     StartSeeder,
+    append_records,
     closed_port,
     nginx,
     publish_zone,
@@ -23,7 +24,7 @@ from client_servers import (
     torpub_serve,
 )
 
-from torpub import download, fetch
+from torpub import bencode, download, fetch
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.errors import DownloadError
 from torpub.names import names_for
@@ -162,6 +163,55 @@ def test_origin_down_without_web_seeds_downloads_from_a_peer(
     assert got.route is fetch.Route.dns
     assert sha256(got.path) == sha256(path)
     assert peer.uploaded() >= SIZE
+
+
+def publish_info_hash_only(
+    named: StartNamed, zone_file: Path, url: str, torrent: bytes
+) -> NamedServer:
+    """A head with n=0: DNS names the info-hash and no chunks (record format §2)."""
+    records = encode(torrent, names_for(url))
+    head = replace(records.head_record, value=replace(records.head, n=0).to_text())
+    publish_zone(zone_file, [], LOCAL_ZONE)
+    append_records(zone_file, [head])
+    return named(LOCAL_ZONE, zone_file)
+
+
+def test_a_head_without_chunks_gets_the_torrent_from_a_peer(
+    tmp_path: Path, seeder: StartSeeder, named: StartNamed, zone_file: Path
+) -> None:
+    """The peer sends the info dict (BEP 9), then the file."""
+    path, torrent = release(tmp_path / "seed", SIZE)
+    peer = seeder(torrent, tmp_path / "seed")
+    url = dead_origin()
+    server = publish_info_hash_only(named, zone_file, url, torrent)
+    session = replace(LOOPBACK, peers=(("127.0.0.1", peer.port),))
+    notes: list[str] = []
+
+    got = fetch.get(url, tmp_path / "out", options(server, session=session), notes.append)
+
+    assert got.route is fetch.Route.dns
+    assert got.resolved is not None and got.resolved.payload is None
+    assert sha256(got.path) == sha256(path)
+    assert "DNS publishes only the info-hash (n=0); asking peers for the torrent" in notes
+
+    saved = fetch.get(
+        url, tmp_path / "torrents", options(server, session=session, torrent_only=True)
+    )
+    start, end = bencode.info_span(torrent)
+    assert saved.path.read_bytes() == b"d4:info" + torrent[start:end] + b"e"
+
+
+def test_a_head_without_chunks_and_no_peer_is_a_clear_error(
+    tmp_path: Path, named: StartNamed, zone_file: Path
+) -> None:
+    _, torrent = release(tmp_path / "src", 100_000)
+    url = dead_origin()
+    server = publish_info_hash_only(named, zone_file, url, torrent)
+    session = replace(LOOPBACK, stall_timeout=1.0)
+
+    with pytest.raises(DownloadError, match=r"no peer sent the torrent in 1 s \(0 peers\)"):
+        fetch.get(url, tmp_path / "out", options(server, session=session))
+    assert not (tmp_path / "out" / NAME).exists()
 
 
 def test_a_partial_download_resumes_from_its_part_directory(tmp_path: Path) -> None:

@@ -241,3 +241,31 @@ def test_cli_resolve(
     assert code == EXIT_ERROR
     assert out == ""
     assert err.strip() == f"torpub: error: no torrent is published for https://{HOST}/nope"
+
+
+def test_a_head_without_chunks_resolves_to_its_magnet_link(
+    torrent: bytes,
+    zone_file: Path,
+    named: StartNamed,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    records = encode(torrent, names_for(URL))
+    head = replace(records.head, n=0)
+    server = serve(named, zone_file, raw=[head_record(records, head.to_text())])
+
+    resolved = torpub.resolve(URL, via(server))
+    assert resolved.payload is None and resolved.info is None and resolved.queries == 1
+    assert resolved.magnet == f"magnet:?xt=urn:btih:{records.head.ih}"
+    assert chunk_queries(server) == []
+
+    target = tmp_path / "x.torrent"
+    code, out, err = run(
+        capsys, "resolve", URL, "-r", f"127.0.0.1:{server.port}", "-o", str(target)
+    )
+    assert code == EXIT_ERROR and out == ""
+    assert err.strip() == (
+        f"torpub: error: DNS publishes only an info-hash for {URL}: {resolved.magnet};"
+        " `torpub get --torrent-only` asks peers for the torrent"
+    )
+    assert not target.exists()

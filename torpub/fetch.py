@@ -79,12 +79,12 @@ def get(
         return _finish(answer, url, directory, options, Route.torrent, None, progress)
     say(f"{answer.reason}; resolving the torrent over DNS")
     resolved = resolve(url, options.resolve)
-    if resolved.payload is None:
-        raise DownloadError(
-            url, f"DNS publishes only an info-hash (n=0); a peer can serve {resolved.magnet}"
-        )
     say(f"resolved over DNS ({'DNSSEC-validated' if resolved.validated else 'not validated'})")
-    return _finish(resolved.payload, url, directory, options, Route.dns, resolved, progress)
+    torrent = resolved.payload
+    if torrent is None:
+        say("DNS publishes only the info-hash (n=0); asking peers for the torrent")
+        torrent = download.fetch_metadata(resolved.head.ih, options.session, progress)
+    return _finish(torrent, url, directory, options, Route.dns, resolved, progress)
 
 
 @dataclass(frozen=True)

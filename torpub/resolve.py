@@ -19,7 +19,9 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
-from torpub import records
+from torpub import dnswire, records
+from torpub.chunkwindow import Address, fetch_chunks
+from torpub.dnswire import TxtAnswer
 from torpub.errors import (
     ChecksumMismatch,
     ConfigError,
@@ -107,23 +109,24 @@ async def resolve_async(url: str, options: ResolveOptions | None = None) -> Reso
     head_answer = await _query(resolver, names.head_name)
     if head_answer is None:
         raise NotPublished(url)
-    head = Head.from_text(_only_value(head_answer, "head"))
+    head_txt = _txt(head_answer)
+    head = Head.from_text(_only_value(head_txt, "head"))
     options.limits.check(head)
-    if options.require_dnssec and not head_answer.validated:
+    if options.require_dnssec and not head_txt.validated:
         raise NotValidated(url)
     if head.n == 0:
-        return Resolved(names, head, None, head_answer.validated, head_answer.ttl, 1)
+        return Resolved(names, head, None, head_txt.validated, head_txt.ttl, 1)
     try:
-        chunks = await _chunks(resolver, names, head, options.concurrency)
-        validated = head_answer.validated and all(c.validated for c in chunks.values())
+        chunks = await _chunks(resolver, _answering(resolver, head_answer), names, head, options)
+        validated = head_txt.validated and all(c.validated for c in chunks.values())
         if options.require_dnssec and not validated:
             raise NotValidated(url)
         pieces = {i: _only_value(a, f"chunk {i}") for i, a in chunks.items()}
         payload = records.decode(head, pieces, names)
     except ChecksumMismatch as e:
         # Say how long to wait: the head's TTL, after which a fresh head names fresh chunks.
-        raise ChecksumMismatch(e.what, head_answer.ttl) from None
-    return Resolved(names, head, payload, validated, head_answer.ttl, 1 + head.n)
+        raise ChecksumMismatch(e.what, head_txt.ttl) from None
+    return Resolved(names, head, payload, validated, head_txt.ttl, 1 + head.n)
 
 
 def make_resolver(options: ResolveOptions) -> dns.asyncresolver.Resolver:
@@ -148,50 +151,72 @@ def make_resolver(options: ResolveOptions) -> dns.asyncresolver.Resolver:
     return resolver
 
 
-@dataclass(frozen=True)
-class _Answer:
-    strings: tuple[tuple[bytes, ...], ...]
-    ttl: int
-    validated: bool
-
-
-async def _query(resolver: dns.asyncresolver.Resolver, name: str) -> _Answer | None:
+async def _query(
+    resolver: dns.asyncresolver.Resolver, name: str, tcp: bool = False
+) -> dns.resolver.Answer | None:
     """One name's TXT records; None when the name or the TXT set does not exist."""
     try:
-        answer = await resolver.resolve(name, dns.rdatatype.TXT, raise_on_no_answer=False)
+        answer = await resolver.resolve(name, dns.rdatatype.TXT, tcp=tcp, raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:
         return None
     except dns.exception.DNSException as e:
         raise ResolutionFailed(name, str(e) or type(e).__name__) from e
-    if answer.rrset is None:
-        return None
-    validated = bool(answer.response.flags & dns.flags.AD)
+    return answer if answer.rrset is not None else None
+
+
+def _txt(answer: dns.resolver.Answer) -> TxtAnswer:
+    assert answer.rrset is not None
     strings = tuple(tuple(rdata.strings) for rdata in answer.rrset)
-    return _Answer(strings, answer.rrset.ttl, validated)
+    return TxtAnswer(strings, answer.rrset.ttl, bool(answer.response.flags & dns.flags.AD))
+
+
+def _answering(resolver: dns.asyncresolver.Resolver, answer: dns.resolver.Answer) -> Address | None:
+    """The plain-DNS resolver that answered the head, for the chunks to ask first."""
+    for server in resolver.nameservers:
+        if isinstance(server, dns.nameserver.Do53Nameserver) and (server.address, server.port) == (
+            answer.nameserver,
+            answer.port,
+        ):
+            return server.address, server.port
+    return None
 
 
 async def _chunks(
-    resolver: dns.asyncresolver.Resolver, names: TorrentNames, head: Head, concurrency: int
-) -> dict[int, _Answer]:
-    """Every chunk's answer by index, at most ``concurrency`` in flight; stops at
-    the first error, and once the chunks hold more text than the head announces."""
-    gate = asyncio.Semaphore(max(1, concurrency))
+    resolver: dns.asyncresolver.Resolver,
+    server: Address | None,
+    names: TorrentNames,
+    head: Head,
+    options: ResolveOptions,
+) -> dict[int, TxtAnswer]:
+    """Every chunk's answer by index, at most ``options.concurrency`` in flight;
+    stops at the first error, and once the chunks hold more text than the head
+    announces."""
     budget = _Budget(4 * -(-head.length // 3))
-    found: dict[int, _Answer] = {}
+    found: dict[int, TxtAnswer] = {}
 
-    async def one(index: int) -> None:
-        async with gate:
-            answer = await _query(resolver, names.chunk_name(head.chunk_id, index))
+    async def general(name: str, tcp: bool) -> TxtAnswer | None:
+        answer = await _query(resolver, name, tcp)
+        return _txt(answer) if answer is not None else None
+
+    def collect(index: int, answer: TxtAnswer | None) -> None:
         if answer is not None:
             budget.spend(sum(len(s) for strings in answer.strings for s in strings))
             found[index] = answer
 
-    tasks = [asyncio.ensure_future(one(i)) for i in range(head.n)]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
+    # Every chunk name is "<index>." before one parent: parse that once, not n times.
+    parent = dnswire.qname(names.chunk_name(head.chunk_id, 0).partition(".")[2])
+    questions = [
+        (names.chunk_name(head.chunk_id, i), dnswire.child(str(i), parent)) for i in range(head.n)
+    ]
+    await fetch_chunks(
+        questions,
+        server,
+        general,
+        collect,
+        options.concurrency,
+        options.timeout,
+        records.UDP_ANSWER_LIMIT,
+    )
     return found
 
 
@@ -207,7 +232,7 @@ class _Budget:
             raise ChecksumMismatch("length (the chunks hold more than the head announces)")
 
 
-def _only_value(answer: _Answer, what: str) -> str:
+def _only_value(answer: TxtAnswer, what: str) -> str:
     if len(answer.strings) != 1:
         raise RecordError(f"the {what} has {len(answer.strings)} TXT records, not one")
     return b"".join(answer.strings[0]).decode("utf-8", "replace")

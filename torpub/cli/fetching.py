@@ -79,7 +79,10 @@ def resolve_command(
     resolved = resolve(url, _resolve_options(resolvers, require_dnssec, concurrency))
     if out is not None:
         if resolved.payload is None:
-            raise ConfigError(f"DNS publishes only an info-hash for {url}: {resolved.magnet}")
+            raise ConfigError(
+                f"DNS publishes only an info-hash for {url}: {resolved.magnet};"
+                " `torpub get --torrent-only` asks peers for the torrent"
+            )
         atomic.write_atomic(out, resolved.payload)
         ui.note(f"wrote {escape(str(out))} ({len(resolved.payload)} bytes)")
     if as_json:
