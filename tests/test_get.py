@@ -4,17 +4,20 @@ torpub's BIND backend wrote, libtorrent peers; no DHT, LSD, UPnP or NAT-PMP."""
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from client_servers import (
     LOCAL_HOST,
     LOCAL_ZONE,
     StartNginx,
     StartSeeder,
+    WebServer,
     append_records,
     closed_port,
     nginx,
@@ -28,6 +31,7 @@ from torpub import bencode, download, fetch
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.errors import DownloadError
 from torpub.names import names_for
+from torpub.partial import Partial
 from torpub.records import encode
 from torpub.resolve import Nameserver, ResolveOptions
 
@@ -38,6 +42,7 @@ __all__ = ["nginx", "seeder", "torpub_serve"]  # fixtures, imported for pytest
 
 SIZE = 3 << 20
 NAME = "artifact.bin"
+ACCESS = re.compile(r'" (\d{3}) (\d+) ')
 LOOPBACK = download.SessionOptions(
     listen="127.0.0.1:0", discovery=False, stall_timeout=20.0, poll_interval=0.05
 )
@@ -101,6 +106,78 @@ def test_a_plain_origin_streams_the_file(tmp_path: Path, nginx: StartNginx) -> N
     assert progress[-1].done == progress[-1].total == SIZE
     with pytest.raises(DownloadError, match="already exists"):
         fetch.get(origin.url(f"pub/{NAME}"), tmp_path / "out", options())
+
+
+class Interrupt(KeyboardInterrupt):
+    """What Ctrl-C raises, once ``after`` bytes are written."""
+
+
+def interrupt_after(after: int) -> download.ProgressCallback:
+    def progress(p: download.Progress) -> None:
+        if p.done >= after:
+            raise Interrupt
+
+    return progress
+
+
+def served(origin: WebServer) -> list[tuple[int, int]]:
+    """(status, body bytes) of each request in nginx's access log."""
+    return [(int(m[1]), int(m[2])) for m in map(ACCESS.search, origin.requests()) if m]
+
+
+def test_an_interrupted_plain_download_continues_where_it_stopped(
+    tmp_path: Path, nginx: StartNginx
+) -> None:
+    root = tmp_path / "www"
+    path, _ = release(root / "pub", SIZE)
+    origin = nginx(root)
+    out = tmp_path / "out"
+
+    with pytest.raises(Interrupt):
+        fetch.get(origin.url(f"pub/{NAME}"), out, options(), None, interrupt_after(1 << 20))
+    kept = (out / f".{NAME}.http-part").stat().st_size
+    assert 1 << 20 <= kept < SIZE
+    assert not (out / NAME).exists()
+
+    progress: list[download.Progress] = []
+    notes: list[str] = []
+    got = fetch.get(origin.url(f"pub/{NAME}"), out, options(), notes.append, progress.append)
+
+    assert sha256(got.path) == sha256(path)
+    assert served(origin)[-1] == (206, SIZE - kept)
+    assert progress[0].done > kept and progress[-1].done == progress[-1].total == SIZE
+    assert "continuing the partial download" in notes[-1]
+    assert sorted(p.name for p in out.iterdir()) == [NAME]
+
+
+def test_a_file_changed_since_the_interruption_is_fetched_whole(
+    tmp_path: Path, nginx: StartNginx
+) -> None:
+    root = tmp_path / "www"
+    release(root / "pub", SIZE)
+    origin = nginx(root)
+    out = tmp_path / "out"
+    with pytest.raises(Interrupt):
+        fetch.get(origin.url(f"pub/{NAME}"), out, options(), None, interrupt_after(1 << 20))
+
+    path, _ = release(root / "pub", SIZE + 1, seed=7)  # a new release under the same URL
+    got = fetch.get(origin.url(f"pub/{NAME}"), out, options())
+
+    assert sha256(got.path) == sha256(path)
+    assert served(origin)[-1] == (200, SIZE + 1)
+
+
+def test_a_range_other_than_asked_for_discards_the_part(tmp_path: Path) -> None:
+    partial = Partial(tmp_path / NAME)
+    partial.part.write_bytes(b"12345")
+    partial.etag_file.write_text('"v1"')
+    assert partial.request_headers() == {"Range": "bytes=5-", "If-Range": '"v1"'}
+    answer = httpx.Response(206, headers={"Content-Range": "bytes 3-9/10"}, content=b"4567890")
+    answer.request = httpx.Request("GET", "http://origin.test/x")
+
+    with pytest.raises(DownloadError, match="another range than asked for"):
+        partial.stream(answer, None)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_missing_file_is_an_error_not_a_fallback(tmp_path: Path, nginx: StartNginx) -> None:

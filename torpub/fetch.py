@@ -3,9 +3,6 @@ gives, and fall back to DNS (§4) and BitTorrent when it does not answer."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +13,7 @@ import httpx
 
 from torpub import atomic, download
 from torpub.errors import DownloadError, RecordError
+from torpub.partial import Partial
 from torpub.resolve import Resolved, ResolveOptions, resolve
 from torpub.torrentinfo import summarise
 
@@ -67,10 +65,13 @@ def get(
     say = notify or (lambda _message: None)
     directory.mkdir(parents=True, exist_ok=True)
     headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+    partial = Partial(directory / _file_name(url))
+    if not options.torrent_only:
+        headers |= partial.request_headers()
     with httpx.Client(timeout=options.http_timeout, follow_redirects=True, headers=headers) as http:
         try:
             with http.stream("GET", url) as response:
-                answer = _take_answer(response, url, directory, options, say, progress)
+                answer = _take_answer(response, url, partial, options, say, progress)
         except httpx.TransportError as e:
             answer = _NoAnswer(_describe(e))
     if isinstance(answer, Fetched):
@@ -95,7 +96,7 @@ class _NoAnswer:
 def _take_answer(
     response: httpx.Response,
     url: str,
-    directory: Path,
+    partial: Partial,
     options: GetOptions,
     say: Notify,
     progress: download.ProgressCallback | None,
@@ -103,21 +104,32 @@ def _take_answer(
     """The origin's answer: a file on disk, torrent bytes, or why it gave neither."""
     if response.status_code >= 500:
         return _NoAnswer(f"the origin answered HTTP {response.status_code}")
+    if response.status_code == 416:  # Range Not Satisfiable: the part is no prefix of the file
+        partial.discard()
+        raise DownloadError(
+            url, "HTTP 416: the partial download does not fit; removed it, run again"
+        )
     if response.status_code >= 400:
         raise DownloadError(url, f"HTTP {response.status_code} {response.reason_phrase}")
     if _is_torrent(response):
+        if response.status_code != 200:  # a range of the torrent: If-Range should prevent it
+            raise DownloadError(url, f"HTTP {response.status_code} for part of a torrent")
         say("the origin answered with a torrent")
         return _read_bounded(response, url)
     if options.torrent_only:
         return _NoAnswer("the origin sent the file, not a torrent")
-    say("the origin answered with the file itself")
-    path = _stream_to_disk(response, directory / _file_name(url), progress)
-    return Fetched(path, Route.plain)
+    if partial.target.exists():
+        raise DownloadError(str(partial.target), "already exists; remove it or choose another -o")
+    if response.status_code == 206:
+        say("the origin answered with the rest of the file; continuing the partial download")
+    else:
+        say("the origin answered with the file itself")
+    return Fetched(partial.stream(response, progress), Route.plain)
 
 
 def _is_torrent(response: httpx.Response) -> bool:
-    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return response.status_code == 200 and kind == TORRENT_TYPE
+    kind: str = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == TORRENT_TYPE
 
 
 def _read_bounded(response: httpx.Response, url: str) -> bytes:
@@ -127,35 +139,6 @@ def _read_bounded(response: httpx.Response, url: str) -> bytes:
         if len(body) > MAX_HTTP_TORRENT:
             raise DownloadError(url, f"the origin's torrent exceeds {MAX_HTTP_TORRENT} bytes")
     return bytes(body)
-
-
-def _stream_to_disk(
-    response: httpx.Response, target: Path, progress: download.ProgressCallback | None
-) -> Path:
-    """Write the body beside ``target`` and rename it into place once complete."""
-    if target.exists():
-        raise DownloadError(str(target), "already exists; remove it or choose another -o")
-    total = int(response.headers.get("content-length", 0) or 0)
-    if response.headers.get("content-encoding"):
-        total = 0  # the length is of the coded body, not of what we write
-    fd, tmp = atomic.temp_path_for(target)
-    started = time.monotonic()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in response.iter_bytes(_CHUNK):
-                out.write(chunk)
-                if progress is not None:
-                    done = out.tell()
-                    rate = done / max(time.monotonic() - started, 1e-6)
-                    progress(download.Progress(done, max(total, done), rate, 0))
-            out.flush()
-            os.fsync(out.fileno())
-        atomic.commit(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return target
 
 
 def _finish(

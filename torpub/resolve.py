@@ -173,10 +173,9 @@ def _txt(answer: dns.resolver.Answer) -> TxtAnswer:
 def _answering(resolver: dns.asyncresolver.Resolver, answer: dns.resolver.Answer) -> Address | None:
     """The plain-DNS resolver that answered the head, for the chunks to ask first."""
     for server in resolver.nameservers:
-        if isinstance(server, dns.nameserver.Do53Nameserver) and (server.address, server.port) == (
-            answer.nameserver,
-            answer.port,
-        ):
+        if not isinstance(server, dns.nameserver.Do53Nameserver):
+            continue
+        if (server.address, server.port) == (answer.nameserver, answer.port):
             return server.address, server.port
     return None
 
