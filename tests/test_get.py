@@ -179,6 +179,14 @@ def test_a_range_other_than_asked_for_discards_the_part(tmp_path: Path) -> None:
         partial.stream(answer, None)
     assert list(tmp_path.iterdir()) == []
 
+    partial.part.write_bytes(b"12345")
+    partial.etag_file.write_text('"v1"')
+    short = httpx.Response(206, headers={"Content-Range": "bytes 5-7/10"}, content=b"678")
+    short.request = answer.request
+    with pytest.raises(DownloadError, match="another range than asked for"):
+        partial.stream(short, None)
+    assert list(tmp_path.iterdir()) == []
+
 
 def test_a_missing_file_is_an_error_not_a_fallback(tmp_path: Path, nginx: StartNginx) -> None:
     origin = nginx(tmp_path)

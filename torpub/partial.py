@@ -25,7 +25,7 @@ from torpub.download import Progress, ProgressCallback
 from torpub.errors import DownloadError
 
 _CHUNK = 1 << 16
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(\d+|\*)")
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,9 @@ class Partial:
             return 0
         match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", ""))
         have = self.part.stat().st_size if self.part.exists() else 0
-        if match is None or int(match[1]) != have:
+        # The rest of the file, from where the part ends to the file's last byte.
+        to_the_end = match is not None and match[3] in ("*", str(int(match[2]) + 1))
+        if match is None or not to_the_end or have == 0 or int(match[1]) != have:
             self.discard()  # not the range asked for: start clean on the next run
             raise DownloadError(
                 str(response.url), "the server sent another range than asked for; run again"
