@@ -108,7 +108,8 @@ class Route53Bench(Backend):
         create_zone()
 
     def provider(self, per_record: bool) -> Any:
-        from torpub_providers.route53 import Limits, Route53Provider
+        from torpub_providers.route53 import Route53Provider
+        from torpub_providers.route53_batches import Limits
 
         limits = Limits(records=1) if per_record else Limits()
         return Route53Provider(Target("route53", "example.com"), limits=limits)
@@ -120,7 +121,8 @@ class Route53Bench(Backend):
         return sum(provider.client.calls.values()) - self.writes_by_call(provider)
 
     def minimum(self, plan: Plan, phase_index: int) -> int:
-        from torpub_providers.route53 import MAX_BATCH_CHARS, MAX_BATCH_RECORDS, txt_value
+        from torpub_providers.route53_batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS
+        from torpub_providers.route53_txt import txt_value
 
         changes = plan.phases[phase_index].changes
         weight = [2 if c.action is Action.UPDATE else 1 for c in changes]

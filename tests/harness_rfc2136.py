@@ -12,7 +12,9 @@ from named_update import UpdateServer, launch, stop
 
 from torpub.provider import Target
 from torpub.records import Record
-from torpub_providers.rfc2136 import NameChange, Rfc2136Provider, UpdateClient
+from torpub_providers.rfc2136 import Rfc2136Provider
+from torpub_providers.rfc2136_client import UpdateClient
+from torpub_providers.rfc2136_updates import NameChange
 
 
 class DynamicZoneHarness:

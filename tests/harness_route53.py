@@ -26,7 +26,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from torpub.provider import Target
 from torpub.records import Record
-from torpub_providers.route53 import Backoff, Limits, Route53Provider
+from torpub_providers.route53 import Route53Provider
+from torpub_providers.route53_batches import Limits
+from torpub_providers.route53_client import Backoff
 
 ZONE = "example.com."
 WRITE_PATH = "/rrset"

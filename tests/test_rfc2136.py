@@ -23,14 +23,10 @@ from torpub.names import names_for
 from torpub.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
 from torpub.provider import Authoritative, Target, load
 from torpub.records import Encoding, Head, Record, TorrentRecords, decode, encode
-from torpub_providers.rfc2136 import (
-    NameChange,
-    Rfc2136Provider,
-    StaleRecords,
-    TransferRefused,
-    batches,
-    split_server,
-)
+from torpub_providers.rfc2136 import Rfc2136Provider, StaleRecords
+from torpub_providers.rfc2136_client import TransferRefused
+from torpub_providers.rfc2136_options import split_server
+from torpub_providers.rfc2136_updates import NameChange, batches
 
 __all__ = ["update_named"]  # the fixture, used by name
 

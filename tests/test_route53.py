@@ -36,15 +36,10 @@ from torpub.names import names_for
 from torpub.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
 from torpub.provider import Target, installed, load
 from torpub.records import Encoding, Record, encode
-from torpub_providers.route53 import (
-    MAX_BATCH_CHARS,
-    MAX_BATCH_RECORDS,
-    Backoff,
-    Limits,
-    Route53Provider,
-    parse_txt_value,
-    txt_value,
-)
+from torpub_providers.route53 import Route53Provider
+from torpub_providers.route53_batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS, Limits
+from torpub_providers.route53_client import Backoff
+from torpub_providers.route53_txt import parse_txt_value, txt_value
 
 __all__ = ["aws", "moto_server", "route53"]
 NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
