@@ -11,7 +11,8 @@ from cloudflare_api import CloudflareServer, Zone, record_json
 
 from torpub.provider import Target
 from torpub.records import Record
-from torpub_providers.cloudflare import CloudflareProvider, Pacing
+from torpub_providers.cloudflare import CloudflareProvider
+from torpub_providers.cloudflare_client import Pacing
 
 ZONE = "example.com."
 TOKEN = "cf-test-token-0123456789abcdef-never-print"

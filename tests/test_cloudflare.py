@@ -21,13 +21,9 @@ from torpub.names import names_for
 from torpub.plan import PhaseName, Plan, Policy, build_plan
 from torpub.provider import Target, installed, load
 from torpub.records import Encoding, Record, encode
-from torpub_providers.cloudflare import (
-    MAX_RATE_RETRIES,
-    CloudflareProvider,
-    Pacing,
-    parse_content,
-    txt_content,
-)
+from torpub_providers.cloudflare import CloudflareProvider
+from torpub_providers.cloudflare_client import MAX_RATE_RETRIES, Pacing
+from torpub_providers.cloudflare_txt import parse_content, txt_content
 
 __all__ = ["cf", "cloudflare", "cloudflare_server"]
 
