@@ -19,6 +19,7 @@ from torpub.cli import exporting as exporting
 from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
 from torpub.cli import serving as serving
+from torpub.cli import syncing as syncing
 from torpub.cli.app import (
     EXIT_CHANGES as EXIT_CHANGES,
 )
@@ -32,6 +33,23 @@ from torpub.cli.app import (
 from torpub.errors import TorpubError
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+
+# Each module registers its commands as it is imported; --help lists them in the
+# order of the job instead (a command not named here comes last).
+_COMMAND_ORDER = (
+    "build",
+    "zone",
+    "sync",
+    "init",
+    "providers",
+    "export",
+    "resolve",
+    "get",
+    "serve",
+    "server-config",
+)
+_RANK = {name: i for i, name in enumerate(_COMMAND_ORDER)}
+app.registered_commands.sort(key=lambda c: _RANK.get(c.name or "", len(_RANK)))
 
 
 def _version(value: bool) -> None:
