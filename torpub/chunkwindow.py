@@ -75,9 +75,8 @@ class _Window(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.waiting: dict[int, tuple[int, bytes, asyncio.TimerHandle]] = {}
         self.asking: set[asyncio.Task[None]] = set()  # questions handed to the fallback
-        self.next = 0
-        self.open = 0  # indices sent and not settled, by either way
-        self.settled = 0
+        self.next = 0  # the first index not yet asked for
+        self.settled = 0  # indices answered, by either way
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -109,10 +108,13 @@ class _Window(asyncio.DatagramProtocol):
             self._ask_again(index)
 
     def _refill(self) -> None:
-        while self.open < self.width and self.next < len(self.questions) and not self.done.done():
+        while (
+            self.next - self.settled < self.width
+            and self.next < len(self.questions)
+            and not self.done.done()
+        ):
             index = self.next
             self.next += 1
-            self.open += 1
             if self.transport is None:
                 self._ask_again(index)
             else:
@@ -155,7 +157,6 @@ class _Window(asyncio.DatagramProtocol):
         except Exception as e:
             self.done.set_exception(e)
             return
-        self.open -= 1
         self.settled += 1
         if self.settled == len(self.questions):
             self.done.set_result(None)
