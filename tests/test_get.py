@@ -167,6 +167,21 @@ def test_a_file_changed_since_the_interruption_is_fetched_whole(
     assert served(origin)[-1] == (200, SIZE + 1)
 
 
+def test_a_part_longer_than_the_file_is_discarded(tmp_path: Path, nginx: StartNginx) -> None:
+    root = tmp_path / "www"
+    release(root / "pub", SIZE)
+    origin = nginx(root)
+    partial = Partial(tmp_path / "out" / NAME)
+    partial.part.parent.mkdir()
+    partial.part.write_bytes(b"x" * (SIZE + 10))
+    partial.etag_file.write_text(httpx.head(origin.url(f"pub/{NAME}")).headers["etag"])
+
+    with pytest.raises(DownloadError, match="HTTP 416: the partial download does not fit"):
+        fetch.get(origin.url(f"pub/{NAME}"), tmp_path / "out", options())
+    assert list((tmp_path / "out").iterdir()) == []
+    assert served(origin)[-1][0] == 416
+
+
 def test_a_range_other_than_asked_for_discards_the_part(tmp_path: Path) -> None:
     partial = Partial(tmp_path / NAME)
     partial.part.write_bytes(b"12345")
