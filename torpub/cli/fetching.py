@@ -164,7 +164,10 @@ def get_command(
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Download URL: over HTTP if the server answers, else over BitTorrent via DNS."""
+    """Download URL: over HTTP if the server answers, else over BitTorrent via DNS.
+
+    Running it again continues an interrupted download.
+    """
     ui = make_ui(verbose, quiet)
     options = fetch.GetOptions(
         http_timeout=timeout,
