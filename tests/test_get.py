@@ -218,6 +218,10 @@ def test_origin_down_falls_back_to_dns_and_a_mirror_web_seed(
     url = dead_origin()
     server = publish(named, zone_file, url, torrent)
     notes: list[str] = []
+    stale = Partial(tmp_path / "out" / NAME)  # what an earlier plain download left
+    stale.part.parent.mkdir()
+    stale.part.write_bytes(b"earlier")
+    stale.etag_file.write_text('"v0"')
 
     got = fetch.get(url, tmp_path / "out", options(server), notes.append)
 
@@ -227,6 +231,7 @@ def test_origin_down_falls_back_to_dns_and_a_mirror_web_seed(
     assert any("did not answer (connection refused)" in n for n in notes)
     assert "resolved over DNS (not validated)" in notes
     assert any(f'GET /pub/{NAME} HTTP/1.1" 206' in line for line in mirror.requests())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [NAME]
 
 
 def test_origin_failing_with_5xx_falls_back_to_dns(

@@ -77,8 +77,22 @@ def get(
     if isinstance(answer, Fetched):
         return answer
     if isinstance(answer, bytes):
-        return _finish(answer, url, directory, options, Route.torrent, None, progress)
-    say(f"{answer.reason}; resolving the torrent over DNS")
+        fetched = _finish(answer, url, directory, options, Route.torrent, None, progress)
+    else:
+        say(f"{answer.reason}; resolving the torrent over DNS")
+        fetched = _finish_from_dns(url, directory, options, say, progress)
+    if fetched.path == partial.target:
+        partial.discard()  # an earlier plain attempt's part, now of no use
+    return fetched
+
+
+def _finish_from_dns(
+    url: str,
+    directory: Path,
+    options: GetOptions,
+    say: Notify,
+    progress: download.ProgressCallback | None,
+) -> Fetched:
     resolved = resolve(url, options.resolve)
     say(f"resolved over DNS ({'DNSSEC-validated' if resolved.validated else 'not validated'})")
     torrent = resolved.payload
