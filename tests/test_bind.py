@@ -9,18 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from backend_sync import MakeTorrent, all_records, published, sync
 
 from torpub import zonefile
 from torpub.errors import ConfigError, ProviderError, ZoneError
-from torpub.names import names_for
 from torpub.plan import Action, Change, Phase, PhaseName, Plan, build_plan
 from torpub.provider import Target, load
-from torpub.records import Head, Record, TorrentRecords, decode, encode
+from torpub.records import Head, Record, decode
 from torpub_providers.bind import BindProvider
 
 if TYPE_CHECKING:
@@ -30,32 +29,10 @@ TODAY = dt.date(2026, 1, 2)
 ZONE = "example.com."
 REPO = Path(__file__).resolve().parents[1]
 
-MakeTorrent = Callable[..., bytes]
-
 
 def bind(zone_file: Path, zone: str | None = ZONE, **options: str) -> BindProvider:
     target = Target("bind", zone, {"zone_file": str(zone_file), **options})
     return BindProvider(target, today=lambda: TODAY)
-
-
-def published(make_torrent: MakeTorrent, seed: int = 0, count: int = 2) -> list[TorrentRecords]:
-    return [
-        encode(
-            make_torrent(40_000 * (i + 1), seed=seed * 100 + i),
-            names_for(f"https://dl.example.com/pub/file-{i}.iso"),
-        )
-        for i in range(count)
-    ]
-
-
-def sync(provider: BindProvider, desired: Sequence[TorrentRecords]) -> Plan:
-    plan = build_plan(provider.zone, desired, provider.records())
-    provider.apply(plan)
-    return plan
-
-
-def all_records(desired: Sequence[TorrentRecords]) -> set[Record]:
-    return {r for d in desired for r in d.records}
 
 
 def leftovers(zone_file: Path) -> list[Path]:

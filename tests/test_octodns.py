@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
 from pathlib import Path
 
+import backend_sync
 import pytest
+from backend_sync import MakeTorrent, all_records, sync
 from conftest import free_port
 from named_update import (
     SECRET_VARIABLE,
@@ -18,15 +20,14 @@ from named_update import (
 from torpub.cli import main
 from torpub.errors import ConfigError, ProviderError
 from torpub.names import names_for
-from torpub.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
+from torpub.plan import Action, Change, Phase, PhaseName, Plan, build_plan
 from torpub.provider import Target, load
-from torpub.records import Encoding, Head, Record, TorrentRecords, encode
+from torpub.records import Encoding, Head, Record
 from torpub_providers.octodns import OctodnsProvider, OctodnsStale, to_octodns_value
 
 __all__ = ["update_named"]  # the fixture, used by name
 
 ZONE = "example.com."
-MakeTorrent = Callable[..., bytes]
 
 
 @pytest.fixture
@@ -38,29 +39,12 @@ def octo(
     return server, write_octodns_config(tmp_path / "octodns.yaml", server)
 
 
+# Chunks of 48 characters: many records per torrent, as a busy zone has.
+published = functools.partial(backend_sync.published, encoding=Encoding(chunk_size=48))
+
+
 def provider(config: Path, zone: str | None = ZONE, **options: str) -> OctodnsProvider:
     return OctodnsProvider(Target("octodns", zone, {"octodns_config": str(config), **options}))
-
-
-def published(make_torrent: MakeTorrent, seed: int = 0, count: int = 2) -> list[TorrentRecords]:
-    return [
-        encode(
-            make_torrent(40_000 * (i + 1), seed=seed * 100 + i),
-            names_for(f"https://dl.example.com/pub/file-{i}.iso"),
-            Encoding(chunk_size=48),
-        )
-        for i in range(count)
-    ]
-
-
-def sync(target: OctodnsProvider, desired: Sequence[TorrentRecords], prune: bool = False) -> Plan:
-    plan = build_plan(target.zone, desired, target.records(), Policy(prune=prune))
-    target.apply(plan)
-    return plan
-
-
-def all_records(desired: Sequence[TorrentRecords]) -> set[Record]:
-    return {r for d in desired for r in d.records}
 
 
 def test_publish_update_and_prune_through_octodns(

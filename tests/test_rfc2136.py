@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import functools
 import subprocess
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+import backend_sync
 import dns.message
 import dns.opcode
 import dns.rcode
 import pytest
+from backend_sync import MakeTorrent, all_records, sync
 from conftest import find_binary, free_port
 from named_update import KEY_NAME, StartUpdateNamed, UpdateServer, update_named
 
@@ -22,7 +25,7 @@ from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.names import names_for
 from torpub.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
 from torpub.provider import Authoritative, Target, load
-from torpub.records import Encoding, Head, Record, TorrentRecords, decode, encode
+from torpub.records import Encoding, Head, Record, TorrentRecords, decode
 from torpub_providers.rfc2136 import Rfc2136Provider, StaleRecords
 from torpub_providers.rfc2136_client import TransferRefused
 from torpub_providers.rfc2136_options import split_server
@@ -31,33 +34,15 @@ from torpub_providers.rfc2136_updates import NameChange, batches
 __all__ = ["update_named"]  # the fixture, used by name
 
 ZONE = "example.com."
-MakeTorrent = Callable[..., bytes]
+
+
+# Chunks of 48 characters: many records per torrent, as a busy zone has.
+published = functools.partial(backend_sync.published, encoding=Encoding(chunk_size=48))
 
 
 def provider(server: UpdateServer, zone: str = ZONE, **options: str) -> Rfc2136Provider:
     opts = {"server": server.address, "tsig_key_file": str(server.tsig_key_file), **options}
     return Rfc2136Provider(Target("rfc2136", zone, opts))
-
-
-def published(make_torrent: MakeTorrent, seed: int = 0, count: int = 2) -> list[TorrentRecords]:
-    return [
-        encode(
-            make_torrent(40_000 * (i + 1), seed=seed * 100 + i),
-            names_for(f"https://dl.example.com/pub/file-{i}.iso"),
-            Encoding(chunk_size=48),
-        )
-        for i in range(count)
-    ]
-
-
-def sync(target: Rfc2136Provider, desired: Sequence[TorrentRecords]) -> Plan:
-    plan = build_plan(target.zone, desired, target.records())
-    target.apply(plan)
-    return plan
-
-
-def all_records(desired: Sequence[TorrentRecords]) -> set[Record]:
-    return {r for d in desired for r in d.records}
 
 
 def resolves(server: UpdateServer, want: TorrentRecords) -> bytes:
