@@ -11,8 +11,9 @@ of the backend under test.
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -34,6 +35,31 @@ ENCODING = Encoding(chunk_size=400, owner=OWNER)
 
 class InjectedFailure(Exception):
     """What a harness's ``failing_after`` raises in place of a write call."""
+
+
+class WriteCounter:
+    """``write_calls`` and ``failing_after`` for a harness that sees each write
+    call before it is made: it calls :meth:`count_write` there."""
+
+    def __init__(self) -> None:
+        self._writes = 0
+        self._fail_at: int | None = None
+
+    def count_write(self) -> None:
+        if self._fail_at is not None and self._writes >= self._fail_at:
+            raise InjectedFailure(f"write call {self._writes + 1}")
+        self._writes += 1
+
+    def write_calls(self) -> int:
+        return self._writes
+
+    @contextlib.contextmanager
+    def failing_after(self, n: int) -> Iterator[None]:
+        self._fail_at = self._writes + n
+        try:
+            yield
+        finally:
+            self._fail_at = None
 
 
 class Harness(Protocol):

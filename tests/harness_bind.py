@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dns.rdatatype
 import dns.zone
 import pytest
-from conformance import InjectedFailure
+from conformance import WriteCounter
 
 from torpub import atomic, zonefile
 from torpub.provider import Target
@@ -21,20 +20,17 @@ from torpub_providers.bind import BindProvider
 ZONE = "example.com."
 
 
-class BindHarness:
+class BindHarness(WriteCounter):
     def __init__(self, zone_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        super().__init__()
         self.zone_file = zone_file
         self._initial = zone_file.read_bytes()
-        self._writes = 0
-        self._fail_at: int | None = None
         real_commit: Callable[..., None] = atomic.commit
 
         def commit(*args: Any, **kwargs: Any) -> None:
             # The rename that publishes the new file is bind's one write call.
-            if self._fail_at is not None and self._writes >= self._fail_at:
-                raise InjectedFailure(f"write call {self._writes + 1}")
+            self.count_write()
             real_commit(*args, **kwargs)
-            self._writes += 1
 
         monkeypatch.setattr(atomic, "commit", commit)
 
@@ -66,17 +62,6 @@ class BindHarness:
 
     def reset(self) -> None:
         self.zone_file.write_bytes(self._initial)
-
-    def write_calls(self) -> int:
-        return self._writes
-
-    @contextlib.contextmanager
-    def failing_after(self, n: int) -> Iterator[None]:
-        self._fail_at = self._writes + n
-        try:
-            yield
-        finally:
-            self._fail_at = None
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ class OctodnsHarness(DynamicZoneHarness):
 
         def apply(client: OctodnsClient, plan: Any) -> None:
             # Each octoDNS apply is one write call (octodns-bind sends it as one UPDATE).
-            self._count_write()
+            self.count_write()
             real_apply(client, plan)
 
         monkeypatch.setattr(OctodnsClient, "apply", apply)

@@ -3,11 +3,10 @@ read back by a signed AXFR that does not go through the backend."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 
 import pytest
-from conformance import InjectedFailure
+from conformance import WriteCounter
 from named_update import UpdateServer, launch, stop
 
 from torpub.provider import Target
@@ -17,19 +16,13 @@ from torpub_providers.rfc2136_client import UpdateClient
 from torpub_providers.rfc2136_updates import NameChange
 
 
-class DynamicZoneHarness:
+class DynamicZoneHarness(WriteCounter):
     """What the backends writing to the dynamic-zone named share: the server, read
     back by AXFR, and the count of write calls that injects a failure."""
 
     def __init__(self, server: UpdateServer) -> None:
+        super().__init__()
         self.server = server
-        self._writes = 0
-        self._fail_at: int | None = None
-
-    def _count_write(self) -> None:
-        if self._fail_at is not None and self._writes >= self._fail_at:
-            raise InjectedFailure(f"write call {self._writes + 1}")
-        self._writes += 1
 
     @property
     def zone(self) -> str:
@@ -44,17 +37,6 @@ class DynamicZoneHarness:
     def reset(self) -> None:
         self.server.send([], sorted({r.name for r in self.held()}))
 
-    def write_calls(self) -> int:
-        return self._writes
-
-    @contextlib.contextmanager
-    def failing_after(self, n: int) -> Iterator[None]:
-        self._fail_at = self._writes + n
-        try:
-            yield
-        finally:
-            self._fail_at = None
-
 
 class Rfc2136Harness(DynamicZoneHarness):
     def __init__(self, server: UpdateServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,7 +48,7 @@ class Rfc2136Harness(DynamicZoneHarness):
         ) -> int:
             # An UPDATE that changes records is a write call; a prerequisite-only one is not.
             if not check_only:
-                self._count_write()
+                self.count_write()
             return real_update(client, groups, check_only=check_only)
 
         monkeypatch.setattr(UpdateClient, "update", update)
