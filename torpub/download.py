@@ -87,10 +87,7 @@ def download(
         raise DownloadError(str(final), "already exists; remove it or choose another -o")
     part = part_directory(directory, info.name())
     part.mkdir(parents=True, exist_ok=True)
-    session = lt.session(options.settings())
-    handle = session.add_torrent(_add_params(info, part))
-    for peer in options.peers:
-        handle.connect_peer(peer)
+    session, handle = _start(options, _add_params(info, part))
     try:
         _wait_until_complete(session, handle, options, progress, str(final))
         _save_resume_data(session, handle, part)
@@ -118,10 +115,7 @@ def fetch_metadata(
     with tempfile.TemporaryDirectory(prefix="torpub-metadata-") as scratch:
         params = lt.parse_magnet_uri(f"magnet:?xt=urn:btih:{info_hash}")
         params.save_path = scratch  # pieces asked for before the torrent is removed land here
-        session = lt.session(options.settings())
-        handle = session.add_torrent(params)
-        for peer in options.peers:
-            handle.connect_peer(peer)
+        session, handle = _start(options, params)
         try:
             _wait_for_metadata(session, handle, options, progress, info_hash)
             info = handle.torrent_file()
@@ -135,6 +129,17 @@ def fetch_metadata(
     if hashlib.sha1(section).hexdigest() != info_hash:
         raise DownloadError(info_hash, "the peers sent metadata of another torrent")
     return b"d4:info" + section + b"e"
+
+
+def _start(
+    options: SessionOptions, params: lt.add_torrent_params
+) -> tuple[lt.session, lt.torrent_handle]:
+    """A session with one torrent in it, connected to the peers given by hand."""
+    session = lt.session(options.settings())
+    handle = session.add_torrent(params)
+    for peer in options.peers:
+        handle.connect_peer(peer)
+    return session, handle
 
 
 def _wait_for_metadata(

@@ -11,7 +11,6 @@ for a rerun. The target appears only complete, by rename.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -107,8 +106,7 @@ class Partial:
     def discard(self) -> None:
         """Remove what cannot be continued."""
         for path in (self.part, self.etag_file):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            path.unlink(missing_ok=True)
 
 
 def _length(response: httpx.Response) -> int:
