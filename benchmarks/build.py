@@ -28,7 +28,7 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from torpub.build import BuildSettings, build, scan
+from torpub.publish.build import BuildSettings, build, scan
 
 T = TypeVar("T")
 MiB = 1 << 20

@@ -38,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dns.message
 import dns.query
 
-from torpub.names import names_for
-from torpub.plan import build_plan
+from torpub.client.resolve import DEFAULT_CONCURRENCY, Nameserver, ResolveOptions, resolve
+from torpub.format.names import names_for
+from torpub.format.records import chunk_count, encode
 from torpub.provider import Target
-from torpub.records import chunk_count, encode
-from torpub.resolve import DEFAULT_CONCURRENCY, Nameserver, ResolveOptions, resolve
+from torpub.publish.plan import build_plan
 from torpub_providers.bind import BindProvider
 
 ZONE = "example.com."

@@ -33,10 +33,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "providers"), str(ROOT / "tests")]
 
-from torpub.names import names_for  # noqa: E402
-from torpub.plan import Action, Plan, Policy, build_plan  # noqa: E402
+from torpub.format.names import names_for  # noqa: E402
+from torpub.format.records import Encoding, TorrentRecords, encode  # noqa: E402
 from torpub.provider import Target  # noqa: E402
-from torpub.records import Encoding, TorrentRecords, encode  # noqa: E402
+from torpub.publish.plan import Action, Plan, Policy, build_plan  # noqa: E402
 
 CHUNKS = 16
 ENCODING = Encoding(owner="bench")
@@ -108,8 +108,8 @@ class Route53Bench(Backend):
         create_zone()
 
     def provider(self, per_record: bool) -> Any:
-        from torpub_providers.route53 import Route53Provider
-        from torpub_providers.route53_batches import Limits
+        from torpub_providers.route53.batches import Limits
+        from torpub_providers.route53.provider import Route53Provider
 
         limits = Limits(records=1) if per_record else Limits()
         return Route53Provider(Target("route53", "example.com"), limits=limits)
@@ -121,8 +121,8 @@ class Route53Bench(Backend):
         return sum(provider.client.calls.values()) - self.writes_by_call(provider)
 
     def minimum(self, plan: Plan, phase_index: int) -> int:
-        from torpub_providers.route53_batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS
-        from torpub_providers.route53_txt import txt_value
+        from torpub_providers.route53.batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS
+        from torpub_providers.route53.txt import txt_value
 
         changes = plan.phases[phase_index].changes
         weight = [2 if c.action is Action.UPDATE else 1 for c in changes]
@@ -148,7 +148,7 @@ class CloudflareBench(Backend):
         self.zone = self.server.api.add_zone("example.com", plan="pro", record_quota=100_000)
 
     def provider(self, per_record: bool) -> Any:
-        from torpub_providers.cloudflare import CloudflareProvider
+        from torpub_providers.cloudflare.provider import CloudflareProvider
 
         options = {"batch_size": "1"} if per_record else {}
         return CloudflareProvider(Target("cloudflare", "example.com", options))
@@ -160,7 +160,7 @@ class CloudflareBench(Backend):
         return sum(provider.client.calls.values()) - self.writes_by_call(provider)
 
     def minimum(self, plan: Plan, phase_index: int) -> int:
-        from torpub_providers.cloudflare import PAID_BATCH_LIMIT
+        from torpub_providers.cloudflare.provider import PAID_BATCH_LIMIT
 
         return math.ceil(len(plan.phases[phase_index].changes) / PAID_BATCH_LIMIT)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from torpub.names import names_for
-from torpub.plan import Plan, Policy, build_plan
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Record, TorrentRecords, encode
 from torpub.provider import Provider
-from torpub.records import Encoding, Record, TorrentRecords, encode
+from torpub.publish.plan import Plan, Policy, build_plan
 
 MakeTorrent = Callable[..., bytes]  # the conftest fixture: make_torrent(size, seed=...)
 

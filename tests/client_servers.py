@@ -34,9 +34,9 @@ import pytest
 import torf
 from conftest import find_binary, free_port
 
-from torpub.plan import build_plan
+from torpub.format.records import Record, TorrentRecords
 from torpub.provider import Target
-from torpub.records import Record, TorrentRecords
+from torpub.publish.plan import build_plan
 from torpub_providers.bind import BindProvider
 
 ZONE = "example.com."

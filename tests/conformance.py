@@ -20,11 +20,11 @@ from typing import Protocol
 import pytest
 
 from torpub.errors import SafetyThreshold, TorpubError
-from torpub.names import names_for, parse_name
-from torpub.plan import Action, PhaseName, Plan, Policy
+from torpub.format.names import names_for, parse_name
+from torpub.format.records import Encoding, Head, Record, TorrentRecords, decode, encode
 from torpub.provider import Provider
-from torpub.publish import plan_target
-from torpub.records import Encoding, Head, Record, TorrentRecords, decode, encode
+from torpub.publish.pipeline import plan_target
+from torpub.publish.plan import Action, PhaseName, Plan, Policy
 
 OWNER = "conformance"
 OTHER_OWNER = "someone-else"

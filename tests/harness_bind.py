@@ -12,9 +12,10 @@ import dns.zone
 import pytest
 from conformance import WriteCounter
 
-from torpub import atomic, zonefile
+from torpub import atomic
+from torpub.format.records import Record
 from torpub.provider import Target
-from torpub.records import Record
+from torpub.publish import zonefile
 from torpub_providers.bind import BindProvider
 
 ZONE = "example.com."

@@ -9,10 +9,10 @@ import dns.rdata
 import pytest
 from cloudflare_api import CloudflareServer, Zone, record_json
 
+from torpub.format.records import Record
 from torpub.provider import Target
-from torpub.records import Record
-from torpub_providers.cloudflare import CloudflareProvider
-from torpub_providers.cloudflare_client import Pacing
+from torpub_providers.cloudflare.client import Pacing
+from torpub_providers.cloudflare.provider import CloudflareProvider
 
 ZONE = "example.com."
 TOKEN = "cf-test-token-0123456789abcdef-never-print"

@@ -9,11 +9,11 @@ import pytest
 from conformance import WriteCounter
 from named_update import UpdateServer, launch, stop
 
+from torpub.format.records import Record
 from torpub.provider import Target
-from torpub.records import Record
-from torpub_providers.rfc2136 import Rfc2136Provider
-from torpub_providers.rfc2136_client import UpdateClient
-from torpub_providers.rfc2136_updates import NameChange
+from torpub_providers.rfc2136.client import UpdateClient
+from torpub_providers.rfc2136.provider import Rfc2136Provider
+from torpub_providers.rfc2136.updates import NameChange
 
 
 class DynamicZoneHarness(WriteCounter):

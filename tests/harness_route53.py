@@ -24,11 +24,11 @@ from conformance import InjectedFailure
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from torpub.format.records import Record
 from torpub.provider import Target
-from torpub.records import Record
-from torpub_providers.route53 import Route53Provider
-from torpub_providers.route53_batches import Limits
-from torpub_providers.route53_client import Backoff
+from torpub_providers.route53.batches import Limits
+from torpub_providers.route53.client import Backoff
+from torpub_providers.route53.provider import Route53Provider
 
 ZONE = "example.com."
 WRITE_PATH = "/rrset"

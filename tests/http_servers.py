@@ -38,8 +38,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import httpx
 import pytest
 
-from torpub import build
 from torpub.http.wsgi import TorrentMiddleware
+from torpub.publish import build
 
 KINDS = ("nginx", "apache", "asgi", "wsgi")
 MOUNT = "/pub/"

@@ -43,8 +43,8 @@ from conftest import (
     free_port,
 )
 
-from torpub import tsig
-from torpub.records import Record
+from torpub.format.records import Record
+from torpub_providers.rfc2136 import tsig
 
 KEY_NAME = "torpub-key"
 DEFAULT_POLICY = f'update-policy {{ grant "{KEY_NAME}" zonesub TXT; }};'

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import pytest
 from backend_sync import MakeTorrent, all_records, published, sync
 
-from torpub import zonefile
 from torpub.errors import ConfigError, ProviderError, ZoneError
-from torpub.plan import Action, Change, Phase, PhaseName, Plan, build_plan
+from torpub.format.records import Head, Record, decode
 from torpub.provider import Target, load
-from torpub.records import Head, Record, decode
+from torpub.publish import zonefile
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, build_plan
 from torpub_providers.bind import BindProvider
 
 if TYPE_CHECKING:
@@ -280,10 +280,10 @@ def test_a_failing_reload_is_a_provider_error_after_the_write(
 
 KILLED_SYNC = """
 import datetime as dt, os, random, signal, sys, time
-from torpub.names import names_for
-from torpub.plan import build_plan
+from torpub.format.names import names_for
+from torpub.publish.plan import build_plan
 from torpub.provider import Target
-from torpub.records import encode
+from torpub.format.records import encode
 from torpub_providers.bind import BindProvider
 
 zone_file, seed, count, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

@@ -20,8 +20,10 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from torpub import bencode
-from torpub.build import (
+from torpub.errors import ArtifactError, BudgetError, ConfigError
+from torpub.format import bencode
+from torpub.format.records import chunk_count
+from torpub.publish.build import (
     CACHE_NAME,
     MAX_PIECE_SIZE,
     Artifact,
@@ -35,9 +37,7 @@ from torpub.build import (
     total_bytes_to_hash,
     url_list,
 )
-from torpub.errors import ArtifactError, BudgetError, ConfigError
-from torpub.hashing import PieceHasher, piece_hashes
-from torpub.records import chunk_count
+from torpub.publish.hashing import PieceHasher, piece_hashes
 
 BASE = "https://dl.example.com/pub"
 SETTINGS = BuildSettings(BASE)

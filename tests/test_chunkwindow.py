@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 from client_servers import HOST, ZONE, closed_port, publish_zone, release
 
 import torpub
-from torpub.chunkwindow import Address, fetch_chunks
-from torpub.dnswire import TxtAnswer, child, qname
-from torpub.names import names_for
-from torpub.records import Encoding, encode
-from torpub.resolve import Nameserver, ResolveOptions
+from torpub.client.chunkwindow import Address, fetch_chunks
+from torpub.client.dnswire import TxtAnswer, child, qname
+from torpub.client.resolve import Nameserver, ResolveOptions
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, encode
 
 if TYPE_CHECKING:
     from conftest import StartNamed

@@ -17,13 +17,13 @@ from test_route53 import ZoneServer
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.errors import ConfigError, ProviderError, ZoneError
-from torpub.names import names_for
-from torpub.plan import PhaseName, Plan, Policy, build_plan
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Record, encode
 from torpub.provider import Target, installed, load
-from torpub.records import Encoding, Record, encode
-from torpub_providers.cloudflare import CloudflareProvider
-from torpub_providers.cloudflare_client import MAX_RATE_RETRIES, Pacing
-from torpub_providers.cloudflare_txt import parse_content, txt_content
+from torpub.publish.plan import PhaseName, Plan, Policy, build_plan
+from torpub_providers.cloudflare.client import MAX_RATE_RETRIES, Pacing
+from torpub_providers.cloudflare.provider import CloudflareProvider
+from torpub_providers.cloudflare.txt import parse_content, txt_content
 
 __all__ = ["cf", "cloudflare", "cloudflare_server"]
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from torpub.config import SCAFFOLD, Settings, expand_paths, load, parse_piece_size
 from torpub.errors import ConfigError
 from torpub.provider import Target
+from torpub.publish.config import SCAFFOLD, Settings, expand_paths, load, parse_piece_size
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -21,10 +21,10 @@ from client_servers import (
 
 import torpub
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
+from torpub.client.resolve import Nameserver, ResolveOptions
 from torpub.errors import NotValidated, ResolutionFailed
-from torpub.names import names_for
-from torpub.records import TorrentRecords, encode
-from torpub.resolve import Nameserver, ResolveOptions
+from torpub.format.names import names_for
+from torpub.format.records import TorrentRecords, encode
 
 if TYPE_CHECKING:
     from conftest import NamedServer, StartNamed

@@ -16,9 +16,9 @@ import dns.rrset
 import pytest
 from client_servers import ZONE, append_records
 
-from torpub import dnswire
-from torpub.dnswire import TxtAnswer, child, is_truncated, qname, read_txt_answer, txt_query
-from torpub.records import Record
+from torpub.client import dnswire
+from torpub.client.dnswire import TxtAnswer, child, is_truncated, qname, read_txt_answer, txt_query
+from torpub.format.records import Record
 
 if TYPE_CHECKING:
     from conftest import StartNamed

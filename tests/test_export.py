@@ -14,12 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from named_update import KEY_NAME, SECRET_VARIABLE, StartUpdateNamed, update_named
 
-from torpub import octodns_yaml
 from torpub.cli import main
 from torpub.errors import ZoneError
-from torpub.names import names_for
-from torpub.plan import build_plan
-from torpub.records import Head, Record
+from torpub.format.names import names_for
+from torpub.format.records import Head, Record
+from torpub.publish import octodns_yaml
+from torpub.publish.plan import build_plan
 
 __all__ = ["update_named"]  # the fixture, used by name
 

@@ -27,13 +27,14 @@ from client_servers import (
     torpub_serve,
 )
 
-from torpub import bencode, download, fetch
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
+from torpub.client import download, fetch
+from torpub.client.partial import Partial
+from torpub.client.resolve import Nameserver, ResolveOptions
 from torpub.errors import DownloadError
-from torpub.names import names_for
-from torpub.partial import Partial
-from torpub.records import encode
-from torpub.resolve import Nameserver, ResolveOptions
+from torpub.format import bencode
+from torpub.format.names import names_for
+from torpub.format.records import encode
 
 if TYPE_CHECKING:
     from conftest import NamedServer, StartNamed

@@ -207,7 +207,7 @@ def test_libtorrent_downloads_from_the_web_seed(http_server: HttpServer, tmp_pat
             pytest.fail(f"no download in {WEB_SEED_TIMEOUT} s: {errors}\n{http_server.log()}")
         time.sleep(0.1)
     # A piece passes its check before its last blocks reach the disk: only a
-    # session that has shut down has written everything (torpub.download does the same).
+    # session that has shut down has written everything (torpub.client.download does the same).
     session.remove_torrent(handle)
     del handle, session
     assert (tmp_path / Tree.ARTIFACT).read_bytes() == http_server.tree.file(Tree.ARTIFACT)

@@ -17,10 +17,10 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from torpub.names import names_for
-from torpub.plan import build_plan
+from torpub.format.names import names_for
+from torpub.format.records import DEFAULT_CHUNK_SIZE, Head, Record, decode, encode
 from torpub.provider import Target
-from torpub.records import DEFAULT_CHUNK_SIZE, Head, Record, decode, encode
+from torpub.publish.plan import build_plan
 from torpub_providers.bind import BindProvider
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from torpub.errors import InvalidURL
-from torpub.names import names_for, parse_name, remove_dot_segments, url_target
+from torpub.format.names import names_for, parse_name, remove_dot_segments, url_target
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "names.json").read_text())
 

@@ -19,10 +19,10 @@ from named_update import (
 
 from torpub.cli import main
 from torpub.errors import ConfigError, ProviderError
-from torpub.names import names_for
-from torpub.plan import Action, Change, Phase, PhaseName, Plan, build_plan
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Head, Record
 from torpub.provider import Target, load
-from torpub.records import Encoding, Head, Record
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, build_plan
 from torpub_providers.octodns import OctodnsProvider, OctodnsStale, to_octodns_value
 
 __all__ = ["update_named"]  # the fixture, used by name

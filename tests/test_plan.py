@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from torpub.errors import OwnershipConflict, PlanError, SafetyThreshold
-from torpub.names import names_for, parse_name
-from torpub.plan import Action, Change, PhaseName, Plan, Policy, build_plan
-from torpub.records import Encoding, Head, Record, TorrentRecords, decode, encode
+from torpub.format.names import names_for, parse_name
+from torpub.format.records import Encoding, Head, Record, TorrentRecords, decode, encode
+from torpub.publish.plan import Action, Change, PhaseName, Plan, Policy, build_plan
 
 ZONE = "example.com."
 

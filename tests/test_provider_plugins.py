@@ -44,7 +44,7 @@ def test_torpub_providers_lists_every_backend_with_its_version(
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert set(lines) >= BUILT_IN
     assert f"torpub {version('torpub')}" in lines["route53"]
-    assert "torpub_providers.cloudflare:CloudflareProvider" in lines["cloudflare"]
+    assert "torpub_providers.cloudflare.provider:CloudflareProvider" in lines["cloudflare"]
 
 
 def test_the_example_third_party_backend_is_installed() -> None:

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torpub import bencode
 from torpub.errors import ChecksumMismatch, LimitExceeded, MissingChunk, RecordError
-from torpub.names import names_for
-from torpub.records import Encoding, Head, Limits, Record, chunk_count, decode, encode
+from torpub.format import bencode
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Head, Limits, Record, chunk_count, decode, encode
 
 VECTOR = json.loads((Path(__file__).parent / "vectors" / "records.json").read_text())
 URL = "https://downloads.example.com/pub/myfile.tar.gz"

@@ -2,10 +2,10 @@
 
 import json
 
-from torpub.names import names_for
-from torpub.plan import Action, Plan, Policy, build_plan
-from torpub.records import Encoding, Record, encode
-from torpub.render import summary, to_json, to_markdown, to_text
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Record, encode
+from torpub.publish.plan import Action, Plan, Policy, build_plan
+from torpub.publish.render import summary, to_json, to_markdown, to_text
 
 
 def torrent(content: bytes) -> bytes:

@@ -15,6 +15,7 @@ from client_servers import HOST, ZONE, append_records, closed_port, publish_zone
 
 import torpub
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
+from torpub.client.resolve import Nameserver, ResolveOptions, resolve_async
 from torpub.errors import (
     ChecksumMismatch,
     LimitExceeded,
@@ -23,9 +24,8 @@ from torpub.errors import (
     RecordError,
     ResolutionFailed,
 )
-from torpub.names import names_for
-from torpub.records import Limits, Record, TorrentRecords, encode
-from torpub.resolve import Nameserver, ResolveOptions, resolve_async
+from torpub.format.names import names_for
+from torpub.format.records import Limits, Record, TorrentRecords, encode
 
 if TYPE_CHECKING:
     from conftest import NamedServer, StartNamed

@@ -19,17 +19,17 @@ from backend_sync import MakeTorrent, all_records, sync
 from conftest import find_binary, free_port
 from named_update import KEY_NAME, StartUpdateNamed, UpdateServer, update_named
 
-from torpub import tsig
 from torpub.cli import main
 from torpub.errors import ConfigError, ProviderError, ZoneError
-from torpub.names import names_for
-from torpub.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Head, Record, TorrentRecords, decode
 from torpub.provider import Authoritative, Target, load
-from torpub.records import Encoding, Head, Record, TorrentRecords, decode
-from torpub_providers.rfc2136 import Rfc2136Provider, StaleRecords
-from torpub_providers.rfc2136_client import TransferRefused
-from torpub_providers.rfc2136_options import split_server
-from torpub_providers.rfc2136_updates import NameChange, batches
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
+from torpub_providers.rfc2136 import tsig
+from torpub_providers.rfc2136.client import TransferRefused
+from torpub_providers.rfc2136.options import split_server
+from torpub_providers.rfc2136.provider import Rfc2136Provider, StaleRecords
+from torpub_providers.rfc2136.updates import NameChange, batches
 
 __all__ = ["update_named"]  # the fixture, used by name
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from torpub.build import BuildSettings, build, scan
-from torpub.names import names_for, parse_name
-from torpub.plan import build_plan
+from torpub.format.names import names_for, parse_name
+from torpub.format.records import Encoding, Head, decode, encode
 from torpub.provider import Target
-from torpub.records import Encoding, Head, decode, encode
+from torpub.publish.build import BuildSettings, build, scan
+from torpub.publish.plan import build_plan
 from torpub_providers.bind import BindProvider
 
 BASE = "https://downloads.example.com/pub/"

@@ -32,14 +32,14 @@ from harness_route53 import (
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.errors import ConfigError, ProviderError, ZoneError
-from torpub.names import names_for
-from torpub.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Record, encode
 from torpub.provider import Target, installed, load
-from torpub.records import Encoding, Record, encode
-from torpub_providers.route53 import Route53Provider
-from torpub_providers.route53_batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS, Limits
-from torpub_providers.route53_client import Backoff
-from torpub_providers.route53_txt import parse_txt_value, txt_value
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
+from torpub_providers.route53.batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS, Limits
+from torpub_providers.route53.client import Backoff
+from torpub_providers.route53.provider import Route53Provider
+from torpub_providers.route53.txt import parse_txt_value, txt_value
 
 __all__ = ["aws", "moto_server", "route53"]
 NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"

@@ -1,4 +1,4 @@
-"""torpub.zonefile: the marked block, the SOA serial and the origin, as pure text."""
+"""torpub.publish.zonefile: the marked block, the SOA serial and the origin, as pure text."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from torpub import zonefile
 from torpub.errors import ZoneError
-from torpub.names import names_for
-from torpub.records import Encoding, Record, encode
+from torpub.format.names import names_for
+from torpub.format.records import Encoding, Record, encode
+from torpub.publish import zonefile
 
 TODAY = dt.date(2026, 1, 2)
 ZONE = "example.com."

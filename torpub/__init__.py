@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 # Bound here after the submodule loads, so ``torpub.resolve`` is the function,
 # not the module of the same name.
-from torpub.resolve import resolve as resolve
-from torpub.resolve import resolve_async as resolve_async
+from torpub.client.resolve import resolve as resolve
+from torpub.client.resolve import resolve_async as resolve_async
 
 __all__ = ["__version__", "resolve", "resolve_async"]

@@ -1,7 +1,7 @@
 """The seam between the planner and DNS backends, and how backends are found.
 
 A backend reads the records under ``_torrent`` in one zone and applies a plan's
-phases in order. Ordering, ownership and safety live in :mod:`torpub.plan`, once.
+phases in order. Ordering, ownership and safety live in :mod:`torpub.publish.plan`, once.
 Backends register under the entry-point group ``torpub.providers`` (the
 built-in ones too) and are imported only when used.
 """
@@ -16,9 +16,9 @@ from typing import Protocol, runtime_checkable
 import dns.name
 
 from torpub.errors import ConfigError, InvalidURL, ZoneError
-from torpub.names import dns_host
-from torpub.plan import Plan
-from torpub.records import Record
+from torpub.format.names import dns_host
+from torpub.format.records import Record
+from torpub.publish.plan import Plan
 
 GROUP = "torpub.providers"
 OptionValue = str | int | bool

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import dns.name
 
-from torpub import atomic, zonefile
+from torpub import atomic
 from torpub.errors import ConfigError, ProviderError, ZoneError
-from torpub.plan import Action, Change, Plan
+from torpub.format.records import Record
 from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
-from torpub.records import Record
+from torpub.publish import zonefile
+from torpub.publish.plan import Action, Change, Plan
 
 NAME = "bind"
 # BIND holds up to 65535 octets of TXT rdata, one length octet per 255 included.

@@ -28,10 +28,10 @@ from torpub.errors import (
     ProviderError,
     TorpubError,
 )
-from torpub.names import LABEL
-from torpub.plan import Action, Change, Plan
+from torpub.format.names import LABEL
+from torpub.format.records import Record
 from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
-from torpub.records import Record
+from torpub.publish.plan import Action, Change, Plan
 
 NAME = "octodns"
 _OPTIONS = {"octodns_config", "octodns_target"}

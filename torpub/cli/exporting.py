@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from torpub import atomic, octodns_yaml, publish
+from torpub import atomic
 from torpub.cli.app import (
     OUTPUT,
     TARGET,
@@ -35,8 +35,10 @@ from torpub.cli.app import (
 )
 from torpub.cli.publishing import _build, _creation_date, settings_from
 from torpub.errors import ConfigError, ZoneError
-from torpub.plan import Policy, build_plan
-from torpub.records import Record, TorrentRecords
+from torpub.format.records import Record, TorrentRecords
+from torpub.publish import octodns_yaml
+from torpub.publish import pipeline as publish
+from torpub.publish.plan import Policy, build_plan
 
 
 class ExportFormat(StrEnum):

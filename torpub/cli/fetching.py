@@ -20,10 +20,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from torpub import atomic, download, fetch
+from torpub import atomic
 from torpub.cli.app import Quiet, Ui, Verbose, app, make_ui
+from torpub.client import download, fetch
+from torpub.client.resolve import Resolved, ResolveOptions, nameservers, resolve
 from torpub.errors import ConfigError
-from torpub.resolve import Resolved, ResolveOptions, nameservers, resolve
 
 CLIENT = "Client"
 

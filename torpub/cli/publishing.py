@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from torpub import build, config, provider, publish, zonefile
+from torpub import provider
 from torpub.cli.app import (
     BaseUrl,
     ChunkBudget,
@@ -35,6 +35,8 @@ from torpub.cli.app import (
     make_ui,
 )
 from torpub.errors import ConfigError
+from torpub.publish import build, config, zonefile
+from torpub.publish import pipeline as publish
 
 # The flags every build-side command shares: CLI parameter → Settings field.
 _SHARED_FLAGS = {

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from torpub import config, propagation, provider, publish, render
+from torpub import provider
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -40,9 +40,11 @@ from torpub.cli.app import (
 )
 from torpub.cli.publishing import _build, _creation_date, settings_from
 from torpub.errors import ConfigError
-from torpub.plan import Plan, Policy
+from torpub.format.records import Record, TorrentRecords
 from torpub.provider import OptionValue, Target
-from torpub.records import Record, TorrentRecords
+from torpub.publish import config, propagation, render
+from torpub.publish import pipeline as publish
+from torpub.publish.plan import Plan, Policy
 
 
 class Format(StrEnum):

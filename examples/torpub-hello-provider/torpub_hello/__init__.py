@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from torpub.errors import ConfigError, ProviderError
-from torpub.plan import Action, Plan
+from torpub.format.records import Record
 from torpub.provider import Capabilities, Target
-from torpub.records import Record
+from torpub.publish.plan import Action, Plan
 
 NAME = "hello"
 

@@ -1,0 +1,1 @@
+"""The cloudflare backend; the entry point names :class:`cloudflare.provider.CloudflareProvider`."""

@@ -1,0 +1,222 @@
+"""Cloudflare DNS as a torpub backend, through the official ``cloudflare`` SDK.
+
+The API token comes from ``CLOUDFLARE_API_TOKEN`` and ``CLOUDFLARE_BASE_URL``
+works as the SDK defines it. Writes go through the batch endpoint, each plan
+phase cut into batches within the zone plan's limit and never mixed with the
+next phase. Before anything is written, the plan's peak record count is checked
+against the zone's record quota, since Free zones hold as few as 200 records.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torpub.errors import ConfigError, ProviderError, ZoneError
+from torpub.format.names import LABEL
+from torpub.format.records import Record
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.publish.plan import Action, PhaseName, Plan
+from torpub_providers.cloudflare.batches import Held, ids_for, operations
+from torpub_providers.cloudflare.client import NAME, CloudflareClient, Pacing
+from torpub_providers.cloudflare.txt import MAX_VALUE_LENGTH, parse_content
+
+TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
+# Cloudflare's batch limits by zone plan (operations per request).
+BATCH_LIMITS = {"free": 200}
+PAID_BATCH_LIMIT = 3500
+PAGE_SIZE = 1000
+OPTIONS = frozenset({"batch_size", "record_quota", "zone_id"})
+
+
+@dataclass(frozen=True)
+class CloudflareOptions:
+    zone_id: str | None = None
+    batch_size: int | None = None
+    record_quota: int | None = None
+
+    @classmethod
+    def from_target(cls, target: Target) -> CloudflareOptions:
+        target.check_options(OPTIONS)
+        opts = target.options
+        zone_id = opts.get("zone_id")
+        return cls(
+            zone_id=str(zone_id) if zone_id else None,
+            batch_size=_positive(opts.get("batch_size"), "batch_size"),
+            record_quota=_positive(opts.get("record_quota"), "record_quota"),
+        )
+
+
+def _positive(value: object, key: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"cloudflare option {key} must be a positive whole number, not {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class CloudflareZone:
+    id: str
+    name: str
+    plan: str
+    nameservers: tuple[str, ...]
+    account_id: str | None = None
+
+
+class CloudflareProvider:
+    """Publishes into one Cloudflare zone, found by name (or ``zone_id``)."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        client: CloudflareClient | None = None,
+        pacing: Pacing = Pacing(),
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self._options = CloudflareOptions.from_target(target)
+        if target.zone is None and self._options.zone_id is None:
+            raise ConfigError("the cloudflare provider needs --zone NAME")
+        self._name = zone_name(target.zone) if target.zone else None
+        if client is None:
+            token = os.environ.get(TOKEN_VARIABLE)
+            if not token:
+                raise ConfigError(
+                    f"the cloudflare provider needs an API token in ${TOKEN_VARIABLE}"
+                )
+            client = CloudflareClient(token, pacing)
+        self._client = client
+        self._page_size = page_size
+        self._zone: CloudflareZone | None = None
+        self.batches_sent: list[tuple[PhaseName, int]] = []  # write calls per phase applied
+
+    @property
+    def client(self) -> CloudflareClient:
+        return self._client
+
+    @property
+    def zone(self) -> str:
+        return self._cf_zone().name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            max_value_length=MAX_VALUE_LENGTH,
+            max_batch_records=self._batch_limit(),
+            record_quota=self._options.record_quota,
+        )
+
+    def nameservers(self) -> tuple[str, ...]:
+        return self._cf_zone().nameservers
+
+    def records(self) -> Sequence[Record]:
+        return [h.record for h in self._held()]
+
+    def apply(self, plan: Plan) -> None:
+        zone = self._cf_zone()
+        check_plan_zone(plan, zone.name)
+        if not plan.has_changes:
+            return
+        ids = ids_for(plan, self._held())
+        self._check_quota(plan, zone)
+        limit = self._batch_limit()
+        # Every request is built (and checked) before the first is sent.
+        phases = [
+            (
+                p.name,
+                [
+                    operations(p.changes[i : i + limit], ids)
+                    for i in range(0, len(p.changes), limit)
+                ],
+            )
+            for p in plan.phases
+            if p.changes
+        ]
+        for name, batches in phases:
+            for ops in batches:
+                self._client.batch(zone.id, ops)
+            self.batches_sent.append((name, len(batches)))
+
+    def _cf_zone(self) -> CloudflareZone:
+        if self._zone is None:
+            self._zone = self._find_zone()
+        return self._zone
+
+    def _find_zone(self) -> CloudflareZone:
+        if self._options.zone_id:
+            found = _zone_of(self._client.zone(self._options.zone_id))
+            if self._name and found.name != self._name:
+                raise ZoneError(f"cloudflare zone {found.id} is {found.name}, not {self._name}")
+            return found
+        assert self._name is not None
+        matches = self._client.zones(self._name.rstrip("."))
+        if not matches:
+            raise ZoneError(f"cloudflare has no zone {self._name} this token can read")
+        if len(matches) > 1:
+            raise ZoneError(
+                f"cloudflare lists {len(matches)} zones named {self._name}; pass -O zone_id=ID"
+            )
+        return _zone_of(matches[0])
+
+    def _batch_limit(self) -> int:
+        if self._options.batch_size:
+            return self._options.batch_size
+        return BATCH_LIMITS.get(self._cf_zone().plan, PAID_BATCH_LIMIT)
+
+    def _held(self) -> list[Held]:
+        held = []
+        for item in self._client.txt_records(self._cf_zone().id, self._page_size):
+            name = str(item.name).rstrip(".").lower() + "."
+            if item.type != "TXT" or LABEL not in name.split("."):
+                continue
+            strings = parse_content(item.content or "")
+            held.append(Held(str(item.id), Record.from_strings(name, int(item.ttl), strings)))
+        return held
+
+    def _check_quota(self, plan: Plan, zone: CloudflareZone) -> None:
+        """The plan creates before it deletes, so its peak is what must fit."""
+        usage, quota, scope = self._client.usage(zone.id, zone.account_id)
+        if self._options.record_quota:
+            quota, scope = self._options.record_quota, "zone"
+        if quota is None:
+            return
+        early = (PhaseName.CHUNKS, PhaseName.HEADS)
+        created = sum(
+            1
+            for p in plan.phases
+            if p.name in early
+            for c in p.changes
+            if c.action is Action.CREATE
+        )
+        peak = usage + created
+        if peak > quota:
+            raise ProviderError(
+                NAME,
+                f"{scope} of zone {zone.name} would need {peak} records ({usage} held now + "
+                f"{created} created before any is removed) but its quota is {quota}; "
+                "nothing was written. "
+                "Publish fewer chunks per torrent (--chunk-budget), larger ones "
+                f"(--chunk-size, up to {MAX_VALUE_LENGTH} here), heads only (n=0, "
+                "magnet links), or raise the quota (a paid plan).",
+            )
+
+
+def _zone_of(zone: Any) -> CloudflareZone:
+    plan = getattr(zone, "plan", None)
+    legacy = str(getattr(plan, "legacy_id", None) or "free")
+    servers = tuple(str(s) for s in (getattr(zone, "name_servers", None) or ()))
+    account = getattr(getattr(zone, "account", None), "id", None)
+    return CloudflareZone(
+        str(zone.id),
+        zone_name(str(zone.name)),
+        legacy,
+        servers,
+        str(account) if account else None,
+    )

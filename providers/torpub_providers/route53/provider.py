@@ -1,0 +1,220 @@
+"""Amazon Route 53 as a torpub backend, through boto3: one hosted zone, found by
+name or ``zone_id``, written phase by phase, a phase starting only when the last
+one's changes are ``INSYNC``. Credentials come from boto3's standard chain
+(profile, environment, instance role) and ``AWS_ENDPOINT_URL`` works as in every
+boto3 tool."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torpub.errors import ConfigError, ProviderError, ZoneError
+from torpub.format.names import LABEL
+from torpub.format.records import Record
+from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.publish.plan import PhaseName, Plan
+from torpub_providers.route53.batches import Limits, change_batches, check_changes
+from torpub_providers.route53.client import NAME, Backoff, Route53Client
+from torpub_providers.route53.txt import MAX_VALUE_LENGTH, name_text, parse_txt_value
+
+PAGE_SIZE = "300"
+OPTIONS = frozenset({"zone_id", "profile", "phase_wait", "wait_timeout"})
+
+
+@dataclass(frozen=True)
+class Route53Options:
+    zone_id: str | None = None
+    profile: str | None = None
+    phase_wait: bool = True
+    wait_timeout: float = 600.0
+
+    @classmethod
+    def from_target(cls, target: Target) -> Route53Options:
+        target.check_options(OPTIONS)
+        opts = target.options
+        zone_id = opts.get("zone_id")
+        profile = opts.get("profile")
+        return cls(
+            zone_id=_zone_id(str(zone_id)) if zone_id else None,
+            profile=str(profile) if profile else None,
+            phase_wait=_flag(opts.get("phase_wait", True), "phase_wait"),
+            wait_timeout=_seconds(opts.get("wait_timeout", 600.0)),
+        )
+
+
+def _zone_id(value: str) -> str:
+    return value.rsplit("/", 1)[-1]
+
+
+def _seconds(value: object) -> float:
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise ConfigError(f"route53 option wait_timeout must be seconds, not {value!r}")
+    return seconds
+
+
+def _flag(value: object, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"route53 option {key} must be true or false, not {value!r}")
+
+
+@dataclass(frozen=True)
+class HostedZone:
+    id: str
+    name: str
+    private: bool
+    nameservers: tuple[str, ...] = ()
+
+
+class Route53Provider:
+    """Publishes into one Route 53 hosted zone, found by name (or ``zone_id``)."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        client: Route53Client | None = None,
+        limits: Limits = Limits(),
+        clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff = Backoff(),
+    ) -> None:
+        self._options = Route53Options.from_target(target)
+        if target.zone is None and self._options.zone_id is None:
+            raise ConfigError("the route53 provider needs --zone NAME or --zone-id ID")
+        self._name = zone_name(target.zone) if target.zone else None
+        self._client = client or Route53Client(self._options.profile, backoff)
+        self._limits = limits
+        self._clock = clock
+        self._sleep = backoff.sleep
+        self._hosted: HostedZone | None = None
+        self.change_ids: list[str] = []
+        self.batches_sent: list[tuple[PhaseName, int]] = []  # write calls per phase applied
+
+    @property
+    def client(self) -> Route53Client:
+        return self._client
+
+    @property
+    def zone(self) -> str:
+        return self._hosted_zone().name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            max_value_length=MAX_VALUE_LENGTH,
+            max_batch_records=self._limits.records,
+            max_batch_chars=self._limits.chars,
+        )
+
+    def nameservers(self) -> tuple[str, ...]:
+        return self._hosted_zone().nameservers
+
+    def records(self) -> Sequence[Record]:
+        return [r for rs in self._held().values() for r in rs]
+
+    def apply(self, plan: Plan) -> None:
+        zone = self._hosted_zone()
+        check_plan_zone(plan, zone.name)
+        if not plan.has_changes:
+            return
+        phases = [
+            (p.name, change_batches(p.changes, self._limits)) for p in plan.phases if p.changes
+        ]
+        check_changes(plan.changes, self._held())
+        for index, (name, batches) in enumerate(phases):
+            ids = [self._submit(zone.id, batch) for batch in batches]
+            self.change_ids += ids
+            self.batches_sent.append((name, len(ids)))
+            if self._options.phase_wait and index + 1 < len(phases):
+                self._wait_insync(ids, self._options.wait_timeout)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every change of the last apply is ``INSYNC``."""
+        self._wait_insync(self.change_ids, timeout or self._options.wait_timeout)
+
+    def _hosted_zone(self) -> HostedZone:
+        if self._hosted is None:
+            self._hosted = self._find_zone()
+        return self._hosted
+
+    def _find_zone(self) -> HostedZone:
+        if self._options.zone_id:
+            found = _hosted(self._client.call("GetHostedZone", Id=self._options.zone_id))
+            if self._name and found.name != self._name:
+                raise ZoneError(f"hosted zone {found.id} is {found.name}, not {self._name}")
+            return found
+        assert self._name is not None
+        page = self._client.call("ListHostedZonesByName", DNSName=self._name, MaxItems="100")
+        matches = [z for z in page.get("HostedZones", []) if zone_name(z["Name"]) == self._name]
+        if not matches:
+            raise ZoneError(f"route53 has no hosted zone {self._name} visible to these credentials")
+        if len(matches) > 1:
+            listed = ", ".join(
+                f"{_zone_id(z['Id'])} ({'private' if z.get('Config', {}).get('PrivateZone') else 'public'})"
+                for z in matches
+            )
+            raise ZoneError(
+                f"route53 holds {len(matches)} hosted zones named {self._name}: {listed}; "
+                "pass --zone-id to choose one"
+            )
+        return _hosted(self._client.call("GetHostedZone", Id=_zone_id(matches[0]["Id"])))
+
+    def _held(self) -> dict[str, list[Record]]:
+        """The zone's TXT records under ``_torrent`` by name, one Record per value."""
+        zone = self._hosted_zone()
+        held: dict[str, list[Record]] = {}
+        for rrset in self._client.pages(
+            "ListResourceRecordSets",
+            "ResourceRecordSets",
+            HostedZoneId=zone.id,
+            MaxItems=PAGE_SIZE,
+        ):
+            name = name_text(rrset["Name"])
+            if rrset["Type"] != "TXT" or LABEL not in name.split("."):
+                continue
+            if "SetIdentifier" in rrset or "AliasTarget" in rrset:
+                continue  # a routing policy torpub never writes
+            held[name] = [
+                Record.from_strings(name, int(rrset["TTL"]), parse_txt_value(rr["Value"]))
+                for rr in rrset.get("ResourceRecords", [])
+            ]
+        return held
+
+    def _submit(self, zone_id: str, batch: list[dict[str, Any]]) -> str:
+        result = self._client.call(
+            "ChangeResourceRecordSets",
+            HostedZoneId=zone_id,
+            ChangeBatch={"Comment": "torpub", "Changes": batch},
+        )
+        return _zone_id(str(result["ChangeInfo"]["Id"]))
+
+    def _wait_insync(self, ids: Sequence[str], timeout: float) -> None:
+        deadline = self._clock() + timeout
+        delay = 1.0
+        for change_id in reversed(ids):  # the last is the latest to land
+            while self._client.call("GetChange", Id=change_id)["ChangeInfo"]["Status"] != "INSYNC":
+                if self._clock() > deadline:
+                    raise ProviderError(
+                        NAME, f"change {change_id} not INSYNC after {timeout:.0f} s"
+                    )
+                self._sleep(delay)
+                delay = min(delay * 2, 15.0)
+
+
+def _hosted(result: dict[str, Any]) -> HostedZone:
+    zone = result["HostedZone"]
+    servers = tuple(result.get("DelegationSet", {}).get("NameServers", ()))
+    private = bool(zone.get("Config", {}).get("PrivateZone"))
+    return HostedZone(_zone_id(zone["Id"]), zone_name(zone["Name"]), private, servers)

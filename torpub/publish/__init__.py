@@ -1,0 +1,1 @@
+"""The publishing half: release artifacts → torrents → records → a plan → a DNS target."""

@@ -1,0 +1,166 @@
+"""What one .torrent holds, and the piece size that makes it fit the DNS budget.
+
+Pure: the piece hashes come in from :mod:`torpub.publish.hashing`; nothing here reads
+a file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+from urllib.parse import urlsplit
+
+import torf
+
+from torpub.errors import ArtifactError, BudgetError, ConfigError
+from torpub.format.names import names_for
+from torpub.format.records import DEFAULT_CHUNK_SIZE, chunk_count
+from torpub.publish.hashing import DIGEST_SIZE
+
+MIN_PIECE_SIZE = 16 << 10
+MAX_PIECE_SIZE = 128 << 20
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    base_url: str
+    mirrors: tuple[str, ...] = ()
+    trackers: tuple[tuple[str, ...], ...] = ()  # tiers (BEP 12)
+    private: bool = False
+    piece_size: int | None = None  # None: the smallest that fits the budget
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_budget: int = 16
+    creation_date: int | None = None  # epoch seconds; None: no date, for determinism
+
+    def __post_init__(self) -> None:
+        _check_base_url(self.base_url, "base URL")
+        for mirror in self.mirrors:
+            _check_base_url(mirror, "mirror")
+        names_for(self.base_url)  # the artifacts' URLs must be nameable in DNS
+        for tier in self.trackers:
+            if not tier:
+                raise ConfigError("a tracker tier is empty")
+            for tracker in tier:
+                _check_url(tracker, "tracker")
+        if self.piece_size is not None and not _valid_piece_size(self.piece_size):
+            raise ConfigError(
+                f"piece size {self.piece_size} is not a power of two "
+                f"from {MIN_PIECE_SIZE} to {MAX_PIECE_SIZE} bytes"
+            )
+        if self.chunk_size < 4 or self.chunk_size % 4:
+            raise ConfigError(f"chunk size {self.chunk_size} is not a positive multiple of 4")
+        if self.chunk_budget < 1:
+            raise ConfigError(f"chunk budget {self.chunk_budget} is not positive")
+        if self.creation_date is not None and self.creation_date < 0:
+            raise ConfigError(f"creation date {self.creation_date} is before 1970")
+
+
+def _check_url(url: str, what: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as e:
+        raise ConfigError(f"{what} {url!r} is not a valid URL: {e}") from e
+    # torf turns spaces into '+', which would change the URL we publish.
+    if not parts.scheme or not parts.netloc or any(c.isspace() for c in url):
+        raise ConfigError(f"{what} {url!r} is not an absolute URL without spaces")
+
+
+def _check_base_url(url: str, what: str) -> None:
+    _check_url(url, what)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "ftp"):
+        raise ConfigError(f"{what} {url!r} is not http, https or ftp (BEP 19)")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ConfigError(f"{what} {url!r} has a query or fragment; paths cannot follow it")
+
+
+def torrent_bytes(
+    name: str,
+    length: int,
+    piece_size: int,
+    pieces: bytes,
+    urls: Sequence[str],
+    settings: BuildSettings,
+) -> bytes:
+    """The .torrent for one file whose piece hashes are known."""
+    torrent = torf.Torrent(
+        name=name,
+        webseeds=urls,
+        # torf writes private=False as 'private: 0', which changes the info-hash
+        # for nothing; mktorrent and most clients omit the key instead.
+        private=True if settings.private else None,
+        # A tz-aware date: torf's int handling goes through local time.
+        creation_date=_utc(settings.creation_date),
+        created_by=None,  # torf's default names its version: not deterministic across upgrades
+        piece_size_max=MAX_PIECE_SIZE,
+    )
+    # torf's stub says Iterable[str]; at run time it takes tiers (lists of URLs).
+    torrent.trackers = cast("Iterable[str]", [list(tier) for tier in settings.trackers])
+    torrent.metainfo["info"]["length"] = length
+    torrent.piece_size = piece_size
+    torrent.metainfo["info"]["pieces"] = pieces
+    try:
+        return torrent.dump(validate=True)
+    except torf.TorfError as e:
+        raise ArtifactError(name, f"torf refused the torrent: {e}") from e
+
+
+def torrent_length(
+    name: str, length: int, piece_size: int, urls: Sequence[str], settings: BuildSettings
+) -> int:
+    """The exact byte length of the .torrent, without hashing: digests have a fixed size."""
+    zeros = bytes(DIGEST_SIZE * math.ceil(length / piece_size))
+    return len(torrent_bytes(name, length, piece_size, zeros, urls, settings))
+
+
+def choose_piece_size(
+    name: str, length: int, urls: Sequence[str], settings: BuildSettings, label: str
+) -> int:
+    """The smallest piece size, from torf's own choice up, whose torrent fits the budget."""
+    for piece_size in _candidate_piece_sizes(length, settings.piece_size):
+        size = torrent_length(name, length, piece_size, urls, settings)
+        if chunk_count(size, settings.chunk_size) <= settings.chunk_budget:
+            return piece_size
+    # The last candidate gives the smallest torrent; say what would make it fit.
+    raise BudgetError(label, _budget_message(size, piece_size, settings))
+
+
+def _candidate_piece_sizes(length: int, fixed: int | None) -> Iterable[int]:
+    if fixed is not None:
+        yield fixed
+        return
+    piece_size = torf.Torrent.calculate_piece_size(length)
+    while piece_size <= MAX_PIECE_SIZE:
+        yield piece_size
+        if piece_size >= length:
+            return  # one piece already; larger sizes cannot shrink the torrent
+        piece_size *= 2
+
+
+def _budget_message(size: int, piece_size: int, settings: BuildSettings) -> str:
+    chunks = chunk_count(size, settings.chunk_size)
+    encoded = chunk_count(size, 4) * 4  # base64 characters
+    fitting_chunk = -(-encoded // (4 * settings.chunk_budget)) * 4
+    at = "at the fixed" if settings.piece_size else "even at the largest"
+    return (
+        f"the torrent is {size} bytes {at} piece size ({_mib(piece_size)}): "
+        f"{chunks} chunks of {settings.chunk_size} characters, over the budget of "
+        f"{settings.chunk_budget}; a chunk budget of {chunks} or a chunk size of "
+        f"{fitting_chunk} would fit"
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
+
+
+def _valid_piece_size(size: int) -> bool:
+    return MIN_PIECE_SIZE <= size <= MAX_PIECE_SIZE and size & (size - 1) == 0
+
+
+def _utc(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
