@@ -1,7 +1,8 @@
 """The ``torpub`` command: flags in, one line per error out, exit codes in one place.
 
 Exit codes: 0 done (or no changes), 1 error, 2 changes pending (only with
-``--dry-run --detailed-exitcode``), 64 usage error, 130 interrupted.
+``--dry-run --detailed-exitcode``), 3 published but unhealthy (``check``), 64 usage
+error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from torpub import __version__
+from torpub.cli import checking as checking
 from torpub.cli import exporting as exporting
 from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
@@ -27,12 +29,22 @@ from torpub.cli.app import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_UNHEALTHY,
     EXIT_USAGE,
     app,
 )
 from torpub.errors import TorpubError
 
-__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+__all__ = [
+    "EXIT_CHANGES",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNHEALTHY",
+    "EXIT_USAGE",
+    "app",
+    "main",
+]
 
 # Each module registers its commands as it is imported; --help lists them in the
 # order of the job instead (a command not named here comes last).
@@ -40,6 +52,7 @@ _COMMAND_ORDER = (
     "build",
     "zone",
     "sync",
+    "check",
     "init",
     "providers",
     "export",

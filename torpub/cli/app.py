@@ -20,6 +20,8 @@ from rich.progress import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
+# torpub check: published, but something a failover needs is broken.
+EXIT_UNHEALTHY = 3
 
 app = typer.Typer(
     name="torpub",
