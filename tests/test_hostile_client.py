@@ -50,11 +50,13 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def one_error_line(err: str, *needles: str) -> None:
+    """One error line, the last; before it only get's notes of the route taken."""
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("torpub: error: "), err
+    errors = [line for line in lines if line.startswith("torpub: error: ")]
+    assert errors == lines[-1:], err
     assert "Traceback" not in err and "caught mid-update" not in err
     for needle in needles:
-        assert needle in lines[0]
+        assert needle in lines[-1]
 
 
 def get_args(url: str, out: Path, server: NamedServer, *more: str) -> list[str]:
@@ -262,7 +264,7 @@ def test_only_http_web_seeds_are_used_and_a_stall_names_what_was_tried(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     dead_seed = f"http://127.0.0.1:{closed_port()}/pub/"
-    seeds = ["file:///etc/", "ftp://127.0.0.1/pub/", dead_seed]
+    seeds = ["ftp://127.0.0.1/pub/", "gopher://127.0.0.1/pub/", dead_seed]
     _, torrent = release(tmp_path / "src", 100_000, webseeds=seeds)
     url = dead_origin()
     server = publish(named, zone_file, url, torrent)
@@ -273,7 +275,7 @@ def test_only_http_web_seeds_are_used_and_a_stall_names_what_was_tried(
 
     assert code == EXIT_ERROR
     notes, last = err.strip().splitlines()[:-1], err.strip().splitlines()[-1]
-    assert any("ignoring web seed file:///etc/" in n for n in notes)
+    assert any("ignoring web seed gopher://127.0.0.1/pub/" in n for n in notes)
     assert any("ignoring web seed ftp://127.0.0.1/pub/" in n for n in notes)
     one_error_line(last, "no progress for 1 s", f"web seeds tried: {dead_seed};", "0 peers")
     assert "--no-discovery" in last
