@@ -64,8 +64,8 @@ class SessionOptions:
         return {
             "listen_interfaces": self.listen,
             # Web seeds and trackers come from unvalidated DNS: keep libtorrent from
-            # sending them to local services (loopback web seeds with a query string,
-            # trackers on ports below 1024, IDNA names), whatever its default becomes.
+            # aiming them at local services (query strings to loopback, redirects to
+            # private addresses, look-alike IDNA names), whatever its default becomes.
             "ssrf_mitigation": True,
             "allow_idna": False,
             "enable_dht": self.discovery,
