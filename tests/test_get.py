@@ -328,7 +328,7 @@ def test_a_partial_download_resumes_from_its_part_directory(tmp_path: Path) -> N
     part.mkdir(parents=True)
     (part / NAME).write_bytes(path.read_bytes())
 
-    done = download.download(torrent, out, LOOPBACK)
+    done = download.download(torrent, out, NAME, LOOPBACK)
 
     assert done == out / NAME
     assert sha256(done) == sha256(path)
@@ -345,13 +345,15 @@ def test_an_interrupted_download_keeps_its_part_and_a_rerun_fetches_only_the_res
     (part / NAME).write_bytes(path.read_bytes()[: SIZE // 2])  # what a first run got
     stalled = replace(LOOPBACK, stall_timeout=1.0)
 
-    with pytest.raises(DownloadError, match=r"no progress for 1 s \(0 peers, 0 web seeds\)"):
-        download.download(torrent, out, stalled)
+    with pytest.raises(DownloadError, match=r"no progress for 1 s; web seeds tried: none; 0 peers"):
+        download.download(torrent, out, NAME, stalled)
     assert (part / download.RESUME_FILE).is_file()
     assert not (out / NAME).exists()
 
     peer = seeder(torrent, tmp_path / "seed")
-    done = download.download(torrent, out, replace(LOOPBACK, peers=(("127.0.0.1", peer.port),)))
+    done = download.download(
+        torrent, out, NAME, replace(LOOPBACK, peers=(("127.0.0.1", peer.port),))
+    )
     assert sha256(done) == sha256(path)
     assert SIZE // 2 <= peer.uploaded() < SIZE * 3 // 4
     assert not part.exists()
