@@ -167,4 +167,8 @@ class Ui:
 
 
 def make_ui(verbose: int, quiet: bool) -> Ui:
-    return Ui(Console(soft_wrap=True), Console(stderr=True, soft_wrap=True), verbose, quiet)
+    # No emoji codes and no highlighting: names from files and the network print as
+    # they are (escaped by torpub.terminal), never as ``:fire:`` turned into 🔥.
+    out = Console(soft_wrap=True, emoji=False, highlight=False)
+    err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    return Ui(out, err, verbose, quiet)

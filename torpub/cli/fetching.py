@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,6 +24,7 @@ from torpub.cli.app import Quiet, Ui, Verbose, app, make_ui
 from torpub.client import download, fetch
 from torpub.client.resolve import Resolved, ResolveOptions, nameservers, resolve
 from torpub.errors import ConfigError
+from torpub.terminal import markup
 
 CLIENT = "Client"
 
@@ -85,9 +85,10 @@ def resolve_command(
                 " `torpub get --torrent-only` asks peers for the torrent"
             )
         atomic.write_atomic(out, resolved.payload)
-        ui.note(f"wrote {escape(str(out))} ({len(resolved.payload)} bytes)")
+        ui.note(f"wrote {markup(str(out))} ({len(resolved.payload)} bytes)")
     if as_json:
-        ui.out.print_json(json.dumps(summary(resolved)))
+        # ASCII only: a control or bidi character in a name stays a \u escape.
+        ui.out.print_json(json.dumps(summary(resolved)), ensure_ascii=True)
     elif out is None:
         _print_summary(ui, resolved)
 
@@ -126,7 +127,7 @@ def _print_summary(ui: Ui, resolved: Resolved) -> None:
     rows += [("magnet", resolved.magnet), ("DNSSEC", validated)]
     rows += [("records", f"{resolved.head.n} chunks, {resolved.head.length} bytes")]
     for label, value in rows:
-        ui.out.print(f"[bold]{label:>10}[/]  {escape(value)}", highlight=False)
+        ui.out.print(f"[bold]{label:>10}[/]  {markup(value)}", highlight=False)
 
 
 @app.command("get")
@@ -179,8 +180,8 @@ def get_command(
         ),
     )
     with _progress_bar(ui) as report:
-        fetched = fetch.get(url, out, options, notify=lambda m: ui.note(escape(m)), progress=report)
-    ui.out.print(escape(str(fetched.path)), highlight=False)
+        fetched = fetch.get(url, out, options, notify=lambda m: ui.note(markup(m)), progress=report)
+    ui.out.print(markup(str(fetched.path)), highlight=False)
     ui.note(f"via {fetched.route.value}", level=1)
 
 

@@ -11,12 +11,12 @@ from urllib.parse import unquote, urlsplit
 
 import typer
 import uvicorn
-from rich.markup import escape
 
 from torpub.cli.app import Quiet, Verbose, app, make_ui
 from torpub.errors import ConfigError
 from torpub.http import serverconfig
 from torpub.http.asgi import TorrentMiddleware
+from torpub.terminal import markup
 
 
 class Server(StrEnum):
@@ -46,7 +46,7 @@ def serve_command(
         raise ConfigError(f"{directory}: not a directory")
     mount = _mount(base_url)
     application = TorrentMiddleware(directory.resolve(), mount=mount)
-    ui.note(f"serving {escape(str(directory))} at http://{host}:{port}{mount}")
+    ui.note(f"serving {markup(str(directory))} at http://{markup(host)}:{port}{markup(mount)}")
     level = "info" if verbose else "warning"
     config = uvicorn.Config(application, host=host, port=port, log_level=level, lifespan="on")
     uvicorn.Server(config).run()
