@@ -13,8 +13,12 @@ import re
 REDACTED = "[redacted]"
 
 # A field whose name says it holds a secret, as a header (``Name: value``), a query
-# or form item (``name=value``), JSON (``"name": "value"``) or XML (``<Name>value<``).
-_SECRET_NAME = r"[\w-]*(?:token|secret|password|passwd|authorization|api[_-]?key|credential|signature|cookie)[\w-]*"
+# or form item (``name=value``), JSON (``"name": "value"``) or XML (``<Name>value<``);
+# not an exception's name before its message (``SecretsException: …``).
+_SECRET_NAME = (
+    r"(?![\w-]*(?:exception|error|warning)\b)"
+    r"[\w-]*(?:token|secret|password|passwd|authorization|api[_-]?key|credential|signature|cookie)[\w-]*"
+)
 _FIELD = re.compile(rf"(?i)(\b{_SECRET_NAME}['\"]?\s*[:=]\s*['\"]?|<{_SECRET_NAME}>)[^\r\n'\"&<>]+")
 # Secrets recognisable without a name: AWS access key IDs, bearer tokens.
 _BARE = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b|(?i:\bbearer\s+)[\w.~+/=-]+")
@@ -24,3 +28,9 @@ def redact(text: str) -> str:
     """``text`` with the value of every credential-like field replaced by [redacted]."""
     text = _FIELD.sub(lambda m: m.group(1) + REDACTED, text)
     return _BARE.sub(REDACTED, text)
+
+
+def reason(text: str, limit: int = 160) -> str:
+    """A short, one-line, redacted reason taken from a text a server may have written."""
+    line = " ".join(redact(text).split())
+    return line if len(line) <= limit else line[:limit] + "…"
