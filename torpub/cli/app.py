@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,6 +135,13 @@ Owner = Annotated[
     str | None,
     typer.Option("--owner", help="Owner tag: only heads with it are changed.", rich_help_panel=DNS),
 ]
+
+
+def finite(value: float) -> float:
+    """A float flag's check: click takes ``nan`` and ``inf`` as numbers."""
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ def serve_command(
         Path, typer.Argument(help="The artifact tree, with .torrent files beside the artifacts.")
     ],
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)
+    ] = 8000,
     base_url: Annotated[
         str | None,
         typer.Option(

@@ -35,6 +35,7 @@ from torpub.cli.app import (
     Ui,
     Verbose,
     app,
+    finite,
     make_ui,
 )
 from torpub.cli.publishing import _build, _creation_date, settings_from
@@ -188,7 +189,12 @@ def sync_command(
         ),
     ] = None,
     wait_timeout: Annotated[
-        float, typer.Option("--wait-timeout", help="With --wait: give up after this many seconds.")
+        float,
+        typer.Option(
+            "--wait-timeout",
+            help="With --wait: give up after this many seconds.",
+            callback=finite,
+        ),
     ] = 600.0,
     config_file: ConfigFile = None,
     verbose: Verbose = 0,
