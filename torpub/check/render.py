@@ -1,8 +1,8 @@
 """A check :class:`Report` as text, JSON, Markdown or Prometheus lines (pure).
 
 Every string in a report may come from the network (URLs from a torrent's
-url-list, reasons quoting a server); :func:`shown` is the one place they are
-made safe to print, before any format's own escaping.
+url-list, reasons quoting a server); they pass through :func:`torpub.terminal.shown`
+before any format's own escaping.
 """
 
 from __future__ import annotations
@@ -12,15 +12,9 @@ import re
 from collections.abc import Iterator
 
 from torpub.check.report import DnsServerResult, Report, UrlReport, WebSeedResult
+from torpub.terminal import shown
 
 OK, FAIL = "✓", "✗"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def shown(text: str) -> str:
-    """``text`` with control characters (terminal escapes, bidi overrides) written
-    as visible ``\\xNN``/``\\uNNNN`` escapes."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _mark(ok: bool) -> str:

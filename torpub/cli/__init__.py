@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from torpub import __version__
 from torpub.cli import checking as checking
@@ -34,6 +33,8 @@ from torpub.cli.app import (
     app,
 )
 from torpub.errors import TorpubError
+from torpub.redaction import redact
+from torpub.terminal import markup
 
 __all__ = [
     "EXIT_CHANGES",
@@ -82,11 +83,16 @@ def _main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code (the one place that does)."""
-    err = Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
     try:
         result = app(args=argv, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
-        err.print(f"[bold red]torpub: error:[/] {escape(_one_line(e))}", highlight=False)
+        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
+        return EXIT_ERROR
+    except (OSError, UnicodeError) as e:
+        # The file system or the network failing where no caller said what it meant:
+        # still one line, never a traceback.
+        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         err.print("torpub: interrupted")
@@ -96,13 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if callable(show):
             show()
         else:
-            err.print(f"torpub: {escape(e.format_message())}", highlight=False)
+            err.print(f"torpub: {markup(e.format_message())}")
         return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
 
 
 def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
+    """The error as one line of markup: credentials cut out before the lines are
+    joined (a header's value ends at its line), then escaped for the terminal."""
+    text = redact(str(error) or type(error).__name__)
+    return markup(" ".join(text.split()))
 
 
 if __name__ == "__main__":

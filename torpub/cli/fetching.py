@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,6 +24,7 @@ from torpub.cli.app import Quiet, Ui, Verbose, app, make_ui
 from torpub.client import download, fetch, output
 from torpub.client.resolve import Resolved, ResolveOptions, nameservers, resolve
 from torpub.errors import ConfigError, DownloadError
+from torpub.terminal import markup
 
 CLIENT = "Client"
 
@@ -96,9 +96,10 @@ def resolve_command(
             atomic.write_atomic(path, resolved.payload)
         except OSError as e:
             raise DownloadError(str(path), f"cannot write it ({e.strerror})") from None
-        ui.note(f"wrote {escape(str(path))} ({len(resolved.payload)} bytes)")
+        ui.note(f"wrote {markup(str(path))} ({len(resolved.payload)} bytes)")
     if as_json:
-        ui.out.print_json(json.dumps(summary(resolved)))
+        # ASCII only: a control or bidi character in a name stays a \u escape.
+        ui.out.print_json(json.dumps(summary(resolved)), ensure_ascii=True)
     elif out is None:
         _print_summary(ui, resolved)
 
@@ -137,7 +138,7 @@ def _print_summary(ui: Ui, resolved: Resolved) -> None:
     rows += [("magnet", resolved.magnet), ("DNSSEC", validated)]
     rows += [("records", f"{resolved.head.n} chunks, {resolved.head.length} bytes")]
     for label, value in rows:
-        ui.out.print(f"[bold]{label:>10}[/]  {escape(value)}", highlight=False)
+        ui.out.print(f"[bold]{label:>10}[/]  {markup(value)}", highlight=False)
 
 
 @app.command("get")
@@ -216,11 +217,11 @@ def get_command(
             url,
             out,
             options,
-            notify=lambda m: ui.note(escape(m)),
+            notify=lambda m: ui.note(markup(m)),
             progress=report,
-            detail=lambda m: ui.note(escape(m), level=1),
+            detail=lambda m: ui.note(markup(m), level=1),
         )
-    ui.out.print(escape(str(fetched.path)), highlight=False)
+    ui.out.print(markup(str(fetched.path)), highlight=False)
     ui.note(f"via {fetched.route.value}", level=1)
 
 

@@ -11,12 +11,12 @@ from urllib.parse import unquote, urlsplit
 
 import typer
 import uvicorn
-from rich.markup import escape
 
 from torpub.cli.app import Quiet, Verbose, app, make_ui
 from torpub.errors import ConfigError
 from torpub.http import serverconfig
 from torpub.http.asgi import TorrentMiddleware
+from torpub.terminal import markup
 
 
 class Server(StrEnum):
@@ -30,7 +30,9 @@ def serve_command(
         Path, typer.Argument(help="The artifact tree, with .torrent files beside the artifacts.")
     ],
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)
+    ] = 8000,
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -46,7 +48,7 @@ def serve_command(
         raise ConfigError(f"{directory}: not a directory")
     mount = _mount(base_url)
     application = TorrentMiddleware(directory.resolve(), mount=mount)
-    ui.note(f"serving {escape(str(directory))} at http://{host}:{port}{mount}")
+    ui.note(f"serving {markup(str(directory))} at http://{markup(host)}:{port}{markup(mount)}")
     level = "info" if verbose else "warning"
     config = uvicorn.Config(application, host=host, port=port, log_level=level, lifespan="on")
     uvicorn.Server(config).run()
