@@ -142,6 +142,24 @@ def test_nan_and_inf_option_values_are_refused(
     assert code == EXIT_USAGE and "--wait-timeout" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["get", "http://127.0.0.1:1/x.bin", "--timeout"],
+        ["get", "http://127.0.0.1:1/x.bin", "--stall-timeout"],
+        ["check", "--url", "http://127.0.0.1:1/x.bin", "--timeout"],
+    ],
+)
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_seconds_flags_refuse_nan_and_inf(
+    args: list[str], value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*args, value])
+    _, err = capsys.readouterr()
+    assert code == EXIT_USAGE and f"Invalid value for '{args[-1]}'" in err
+    assert "Traceback" not in err
+
+
 def test_an_os_error_no_caller_named_is_still_one_line(
     release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

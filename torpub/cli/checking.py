@@ -32,6 +32,7 @@ from torpub.cli.app import (
     Ui,
     Verbose,
     app,
+    finite,
     make_ui,
 )
 from torpub.cli.publishing import _build, _creation_date, settings_from
@@ -98,7 +99,10 @@ def check_command(
         ),
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds per request.", rich_help_panel=CHECK)
+        float,
+        typer.Option(
+            "--timeout", help="Seconds per request.", callback=finite, rich_help_panel=CHECK
+        ),
     ] = 5.0,
     output_format: Annotated[
         Format, typer.Option("--format", "-f", help="Report format.", rich_help_panel=OUTPUT)

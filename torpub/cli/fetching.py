@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from torpub import atomic
-from torpub.cli.app import Quiet, Ui, Verbose, app, make_ui
+from torpub.cli.app import Quiet, Ui, Verbose, app, finite, make_ui
 from torpub.client import download, fetch, output
 from torpub.client.resolve import Resolved, ResolveOptions, nameservers, resolve
 from torpub.errors import ConfigError, DownloadError
@@ -164,7 +164,10 @@ def get_command(
         ),
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the HTTP server.", min=0.1)
+        float,
+        typer.Option(
+            "--timeout", help="Seconds to wait for the HTTP server.", min=0.1, callback=finite
+        ),
     ] = 30.0,
     stall_timeout: Annotated[
         float,
@@ -172,6 +175,7 @@ def get_command(
             "--stall-timeout",
             help="Give up a BitTorrent download after this many seconds without progress.",
             min=1.0,
+            callback=finite,
             rich_help_panel=CLIENT,
         ),
     ] = download.DEFAULT_STALL_TIMEOUT,
