@@ -4,6 +4,8 @@ middleware on loopback, so that the four cannot drift apart (record format §6).
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -14,7 +16,16 @@ from urllib.parse import unquote
 import httpx
 import libtorrent as lt  # type: ignore[import-untyped]
 import pytest
-from http_servers import KINDS, HttpServer, Tree, http_server, make_tree
+from http_servers import (
+    KINDS,
+    HttpServer,
+    Tree,
+    http_server,
+    make_tree,
+    served_tree,
+    start_on_free_port,
+    start_serve,
+)
 
 from torpub.cli import main
 from torpub.http import asgi, static, wsgi
@@ -260,6 +271,17 @@ def test_dot_files_are_not_served_however_spelled(http_server: HttpServer, path:
     assert b"SECRET" not in response.content
 
 
+def test_no_cors_unless_asked(http_server: HttpServer) -> None:
+    url = http_server.url(Tree.ARTIFACT)
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    for response in (
+        httpx.get(url, headers={"Origin": "https://app.example"}),
+        httpx.options(url, headers=preflight),
+    ):
+        assert "access-control-allow-origin" not in response.headers
+        assert response.status_code != 204
+
+
 HOSTILE_RANGES = [
     "bytes=" + "9" * 5000 + "-",
     "bytes=0-" + "9" * 5000,
@@ -319,6 +341,23 @@ def test_libtorrent_downloads_from_the_web_seed(http_server: HttpServer, tmp_pat
     session.remove_torrent(handle)
     del handle, session
     assert (tmp_path / Tree.ARTIFACT).read_bytes() == http_server.tree.file(Tree.ARTIFACT)
+
+
+def test_serve_refuses_what_it_cannot_read() -> None:
+    """Opened before answering: a 403, not a 200 with a body that never comes."""
+    with served_tree("asgi") as top:
+        start = functools.partial(start_serve, unprivileged=True)
+        server = start_on_free_port(top, start, "asgi")
+        try:
+            (server.tree.root / Tree.ARTIFACT).chmod(0)
+            (server.tree.root / f"{Tree.AWKWARD}.torrent").chmod(0)
+            assert httpx.get(server.url(Tree.ARTIFACT)).status_code == 403
+            asked = httpx.get(server.url(Tree.AWKWARD), headers={"Accept": TORRENT_TYPE})
+            assert asked.status_code == 403
+            assert httpx.get(server.url(Tree.AWKWARD)).content == server.tree.file(Tree.AWKWARD)
+        finally:
+            server.stop()
+        assert "Traceback" not in server.log()
 
 
 # --- In process: wrapping an app, and the edges of static serving -----------
@@ -444,6 +483,40 @@ def test_no_path_leaves_the_tree(tree: Tree, path: str) -> None:
         (asgi.TorrentMiddleware(tree.root, mount="/pub/"), _asgi_get),
     ):
         assert get(app, path).status_code == 404
+
+
+def test_asgi_does_not_finish_a_file_that_shrank(tree: Tree) -> None:
+    """Fewer bytes than Content-Length, then no end of body: the server closes
+    the connection, and the client sees an incomplete answer, not a whole one."""
+    path = tree.root / Tree.ARTIFACT
+    app = asgi.TorrentMiddleware(tree.root, mount="/pub/")
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+        if len(messages) == 2:
+            os.truncate(path, static.CHUNK_SIZE + 10)
+
+    scope = {"type": "http", "method": "GET", "path": "/pub/artifact.bin", "headers": []}
+    asyncio.run(app(scope, receive, send))
+    announced = int(dict(messages[0]["headers"])[b"content-length"])
+    assert sum(len(m["body"]) for m in messages[1:]) == static.CHUNK_SIZE + 10 < announced
+    assert all(m["more_body"] for m in messages[1:])
+
+
+def test_wsgi_aborts_a_file_that_shrank(tree: Tree) -> None:
+    path = tree.root / Tree.ARTIFACT
+    app = wsgi.TorrentMiddleware(tree.root, mount="/pub/")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/pub/artifact.bin"}
+    body = iter(app(environ, lambda status, headers, exc_info=None: lambda data: None))
+    assert len(next(body)) == static.CHUNK_SIZE
+    os.truncate(path, static.CHUNK_SIZE + 10)
+    assert next(body) == path.read_bytes()[static.CHUNK_SIZE :]
+    with pytest.raises(wsgi.ShortFile):
+        next(body)
 
 
 def test_locate_refuses_dot_segments(tmp_path: Path) -> None:

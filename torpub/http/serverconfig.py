@@ -174,17 +174,20 @@ map "$request_method:$http_access_control_request_method" $torpub_preflight {
     "~^OPTIONS:." 1;
 }
 """
-    headers = {name: f'"{value}"' for name, value in cors.headers()}
-    if cors.varies:
-        headers["Vary"] = '"Origin"'
+    headers: dict[str, str] = {}
+    # nginx runs add_header twice for a 416, first for the 200 it started
+    # as: the second time must add nothing, or a browser sees two origins.
+    simple = cors.headers() + ((("Vary", "Origin"),) if cors.varies else ())
+    for name, value in simple:
+        headers[name] = _nginx_variable(name)
+        maps += f'\nmap $status {headers[name]} {{\n    volatile;\n    default "{value}";\n'
+        maps += '    416 "";\n}\n'
     # The preflight's own headers come from maps, empty (so unsent) otherwise.
     for name, value in cors.preflight_headers():
         if name not in headers:
-            variable = "$torpub_" + name.lower().replace("-", "_")
-            maps += (
-                f'\nmap $torpub_preflight {variable} {{\n    default "";\n    1 "{value}";\n}}\n'
-            )
-            headers[name] = variable
+            headers[name] = _nginx_variable(name)
+            maps += f'\nmap $torpub_preflight {headers[name]} {{\n    default "";\n'
+            maps += f'    1 "{value}";\n}}\n'
     lines = "".join(f"add_header {name} {value} always;\n" for name, value in headers.items())
     preflight = "if ($torpub_preflight) {\n    return 204;\n}\n"
     return maps, preflight, lines
@@ -276,6 +279,10 @@ def _apache_cors(cors: Cors | None) -> tuple[str, str]:
         if n not in simple and n != "Vary"
     )
     return rules, lines
+
+
+def _nginx_variable(header: str) -> str:
+    return "$torpub_cors_" + header.lower().replace("-", "_")
 
 
 def _indent(text: str, spaces: int) -> str:
