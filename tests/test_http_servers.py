@@ -428,6 +428,33 @@ def test_wrapped_app_leaves_torrents_to_the_middleware(tree: Tree, wrap: Any, ge
     assert get(app, "/pub/artifact.bin.torrent").content == tree.torrent(Tree.ARTIFACT)
 
 
+CORS_WRAPPERS = [
+    pytest.param(
+        lambda root: wsgi.TorrentMiddleware(root, mount="/pub", app=_inner_wsgi, cors="*"),
+        _wsgi_get,
+        id="wsgi",
+    ),
+    pytest.param(
+        lambda root: asgi.TorrentMiddleware(root, mount="/pub", app=_inner_asgi, cors="*"),
+        _asgi_get,
+        id="asgi",
+    ),
+]
+
+
+@pytest.mark.parametrize(("wrap", "get"), CORS_WRAPPERS)
+def test_wrapped_app_gets_cors_under_the_mount(tree: Tree, wrap: Any, get: Any) -> None:
+    app = wrap(tree.root)
+    response = get(app, "/pub/artifact.bin", origin="https://app.example")
+    assert response.content == b"from the app"
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = get(app, "/pub/artifact.bin", "OPTIONS", access_control_request_method="GET")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-headers"] == "Range"
+    elsewhere = get(app, "/elsewhere", "OPTIONS", access_control_request_method="GET")
+    assert elsewhere.content == b"from the app"
+
+
 @pytest.mark.parametrize(("wrap", "get"), WRAPPERS)
 def test_wrapped_app_keeps_the_rest(tree: Tree, wrap: Any, get: Any) -> None:
     app = wrap(tree.root)
@@ -548,3 +575,14 @@ def test_server_config_refuses_what_it_cannot_quote(capsys: pytest.CaptureFixtur
 def test_serve_needs_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", str(tmp_path / "missing"), "--port", "1"]) == 1
     assert "not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("origin", ["https://www.example.com/", "HTTPS://X.EXAMPLE", "null", "a b"])
+def test_cors_origin_must_be_an_origin(
+    tmp_path: Path, origin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["server-config", "nginx", "--root", str(tmp_path)], ["serve", str(tmp_path)]):
+        assert main([*command, "--cors", origin]) == 1
+        err = capsys.readouterr().err
+        assert "CORS origin" in err
+        assert len(err.strip().splitlines()) == 1
