@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import socket
 import socketserver
@@ -114,6 +115,15 @@ class HttpServer:
 
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.log_files if p.exists())
+
+
+def part_of(data: bytes, content_range: str) -> bytes:
+    """The bytes a 206's Content-Range names, after checking it against the file."""
+    found = re.fullmatch(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)", content_range)
+    assert found, content_range
+    start, end, size = (int(g) for g in found.groups())
+    assert size == len(data) and start <= end < size
+    return data[start : end + 1]
 
 
 def find_binary(name: str, package: str) -> str:
