@@ -16,7 +16,18 @@ from torpub.cli.app import Quiet, Verbose, app, make_ui
 from torpub.errors import ConfigError
 from torpub.http import serverconfig
 from torpub.http.asgi import TorrentMiddleware
+from torpub.http.cors import Cors as CorsPolicy
 from torpub.terminal import markup
+
+Cors = Annotated[
+    str | None,
+    typer.Option(
+        "--cors",
+        metavar="ORIGIN",
+        help="Let browser pages on ORIGIN ('*': any origin) fetch torrents and web-seed "
+        "files: CORS headers and preflight answers.",
+    ),
+]
 
 
 class Server(StrEnum):
@@ -39,6 +50,7 @@ def serve_command(
             "--base-url", "-u", help="Serve the tree under this URL's path \\[default: /]."
         ),
     ] = None,
+    cors: Cors = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -47,7 +59,7 @@ def serve_command(
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory")
     mount = _mount(base_url)
-    application = TorrentMiddleware(directory.resolve(), mount=mount)
+    application = TorrentMiddleware(directory.resolve(), mount=mount, cors=cors)
     ui.note(f"serving {markup(str(directory))} at http://{markup(host)}:{port}{markup(mount)}")
     level = "info" if verbose else "warning"
     config = uvicorn.Config(application, host=host, port=port, log_level=level, lifespan="on")
@@ -68,13 +80,18 @@ def server_config_command(
     server_name: Annotated[
         str | None, typer.Option("--server-name", help="nginx: the server_name.")
     ] = None,
+    cors: Cors = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Print a config file that serves a tree with torrent negotiation from nginx or Apache."""
     ui = make_ui(verbose, quiet)
     settings = serverconfig.ServerSettings(
-        str(root.absolute()), location, listen=listen, server_name=server_name
+        str(root.absolute()),
+        location,
+        listen=listen,
+        server_name=server_name,
+        cors=None if cors is None else CorsPolicy(cors),
     )
     render = serverconfig.nginx if server is Server.nginx else serverconfig.apache
     sys.stdout.write(render(settings))
