@@ -41,7 +41,8 @@ class InvalidURL(TorpubError):
 
 class ArtifactError(TorpubError):
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        # A file's name may hold anything but '/' and NUL: shown escaped when not printable.
+        super().__init__(f"{path if path.isprintable() else repr(path)}: {reason}")
         self.path = path
 
 
