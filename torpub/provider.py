@@ -11,17 +11,48 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import dns.name
 
-from torpub.errors import ConfigError, InvalidURL, ZoneError
+from torpub.errors import ConfigError, InvalidURL, ProviderError, ZoneError
 from torpub.format.names import dns_host
 from torpub.format.records import Record
-from torpub.publish.plan import Plan
+from torpub.options import Option, Options, OptionValue, check_options
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan
+
+# What a backend needs, from one module: the protocol, its data, the errors it raises.
+__all__ = [
+    "GROUP",
+    "Action",
+    "Authoritative",
+    "Capabilities",
+    "Change",
+    "ConfigError",
+    "Option",
+    "OptionValue",
+    "Options",
+    "Phase",
+    "PhaseName",
+    "Plan",
+    "Propagating",
+    "Provider",
+    "ProviderError",
+    "ReadsByName",
+    "Record",
+    "Target",
+    "ZoneError",
+    "check_options",
+    "check_plan_zone",
+    "declared_options",
+    "installed",
+    "load",
+    "open_target",
+    "zone_name",
+]
 
 GROUP = "torpub.providers"
-OptionValue = str | int | bool
 
 
 @dataclass(frozen=True)
@@ -41,12 +72,13 @@ class Target:
     provider: str
     zone: str | None = None
     options: Mapping[str, OptionValue] = field(default_factory=dict)
+    # Relative path options are relative to this directory (torpub.toml's), else
+    # to the working directory.
+    base: Path | None = None
 
-    def check_options(self, known: Iterable[str]) -> None:
-        """Refuse an option the backend does not take: a typo must not pass silently."""
-        unknown = sorted(set(self.options) - set(known))
-        if unknown:
-            raise ConfigError(f"the {self.provider} provider has no option {unknown[0]!r}")
+    def checked(self, declared: Sequence[Option]) -> Options:
+        """The options checked against a backend's declaration and converted."""
+        return check_options(self.provider, self.options, declared, self.base)
 
 
 @runtime_checkable
@@ -144,6 +176,11 @@ def load(name: str) -> ProviderFactory:
         raise ConfigError(f"unknown provider {name!r} (installed: {known})")
     factory: ProviderFactory = next(iter(matches)).load()
     return factory
+
+
+def declared_options(name: str) -> tuple[Option, ...]:
+    """The options a backend declares (its class's ``options``), importing only it."""
+    return tuple(getattr(load(name), "options", ()))
 
 
 def open_target(target: Target) -> Provider:

@@ -19,13 +19,14 @@ import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import dns.name
 
 from torpub import atomic
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish import zonefile
 from torpub.publish.plan import Action, Change, Plan
 
@@ -45,23 +46,15 @@ class BindOptions:
 
     @classmethod
     def from_target(cls, target: Target) -> BindOptions:
-        target.check_options({"zone_file", "reload_command", "checkzone"})
-        zone_file = _text_option(target, "zone_file")
-        if not zone_file:
-            raise ConfigError("the bind provider needs a zone file (--zone-file)")
-        reload = _text_option(target, "reload_command")
+        opts = target.checked(BindProvider.options)
+        zone_file = opts.path("zone_file")
+        assert zone_file is not None  # required
+        reload = opts.text("reload_command")
         try:
             command = tuple(shlex.split(reload)) if reload else ()
         except ValueError as e:
             raise ConfigError(f"reload command {reload!r} does not split into words: {e}") from e
-        return cls(Path(zone_file), command, _text_option(target, "checkzone"))
-
-
-def _text_option(target: Target, key: str) -> str | None:
-    value = target.options.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"bind option {key} must be text, not {value!r}")
-    return value
+        return cls(zone_file, command, opts.text("checkzone"))
 
 
 def _utc_today() -> dt.date:
@@ -71,6 +64,12 @@ def _utc_today() -> dt.date:
 class BindProvider:
     """Publishes into one zone file that a BIND server (or anything reading its
     format) loads; ``today`` feeds the date-based serial."""
+
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("zone_file", Path, "the zone file torpub edits", required=True),
+        Option("reload_command", str, "a command to run after writing, e.g. 'rndc reload'"),
+        Option("checkzone", str, "the named-checkzone program [default: found on PATH]"),
+    )
 
     def __init__(self, target: Target, *, today: Callable[[], dt.date] = _utc_today) -> None:
         self._options = BindOptions.from_target(target)

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from torpub import provider
+from torpub.cli import targetflags
 from torpub.cli.app import (
     BaseUrl,
     ChunkBudget,
@@ -183,10 +184,22 @@ def init_command(
 
 
 @app.command("providers")
-def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
-    """List the DNS backends installed (entry-point group [bold]torpub.providers[/])."""
+def providers_command(
+    name: Annotated[
+        str | None, typer.Argument(help="Only this backend.", show_default=False)
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List the DNS backends installed (entry-point group [bold]torpub.providers[/]) and
+    the options each takes (flags of [bold]torpub sync --provider NAME[/])."""
     ui = make_ui(verbose, quiet)
-    for info in provider.installed():
+    found = [i for i in provider.installed() if name in (None, i.name)]
+    if name is not None and not found:
+        provider.load(name)  # the one-line error naming what is installed
+    for info in found:
         where = f"{info.distribution} {info.version}" if info.distribution else "?"
         detail = f"  ({info.value})" if verbose else ""
-        ui.out.print(f"{info.name:<12} {where}{detail}", highlight=False)
+        ui.out.print(f"{escape(info.name):<12} {escape(where)}{escape(detail)}", highlight=False)
+        for option in provider.declared_options(info.name):
+            ui.out.print(f"    {escape(targetflags.describe(option))}", highlight=False)

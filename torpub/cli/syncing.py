@@ -6,13 +6,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from torpub import provider
+from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -53,20 +53,9 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-# The target flags of sync: each CLI parameter sets the provider option of its name.
-_TARGET_FLAGS = (
-    "zone_file",
-    "reload_command",
-    "zone_id",
-    "server",
-    "tsig_key_file",
-    "octodns_config",
-    "octodns_target",
-)
-
-
 @app.command("sync")
 def sync_command(
+    ctx: typer.Context,
     paths: Paths = None,
     base_url: BaseUrl = None,
     mirror: Mirrors = None,
@@ -85,70 +74,28 @@ def sync_command(
         typer.Option(
             "--provider",
             "-p",
-            help="DNS backend (see `torpub providers`) [default: targets in torpub.toml].",
+            help="DNS backend; its options become flags here: see "
+            "`torpub sync --provider NAME --help` or `torpub providers` "
+            "\\[default: targets in torpub.toml].",
             rich_help_panel=TARGET,
         ),
     ] = None,
     zone: Annotated[
         str | None,
         typer.Option(
-            "--zone", "-z", help="Zone name [bind: read from the file].", rich_help_panel=TARGET
-        ),
-    ] = None,
-    zone_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--zone-file", help="bind: the zone file torpub edits.", rich_help_panel=TARGET
-        ),
-    ] = None,
-    reload_command: Annotated[
-        str | None,
-        typer.Option(
-            "--reload-command",
-            help="bind: run after writing, e.g. 'rndc reload'.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    zone_id: Annotated[
-        str | None,
-        typer.Option(
-            "--zone-id",
-            help="route53: the hosted zone's ID, when the name is ambiguous.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server", help="rfc2136: the primary server, HOST[:PORT].", rich_help_panel=TARGET
-        ),
-    ] = None,
-    tsig_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--tsig-key-file",
-            help="rfc2136: a key file as tsig-keygen writes it.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    octodns_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--octodns-config", help="octodns: the octoDNS config file.", rich_help_panel=TARGET
-        ),
-    ] = None,
-    octodns_target: Annotated[
-        str | None,
-        typer.Option(
-            "--target",
-            help="octodns: which provider of the config to publish through.",
+            "--zone",
+            "-z",
+            help="Zone name \\[some backends read it, e.g. bind from the zone file].",
             rich_help_panel=TARGET,
         ),
     ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
-            "--option", "-O", help="KEY=VALUE for the provider; repeatable.", rich_help_panel=TARGET
+            "--option",
+            "-O",
+            help="KEY=VALUE, any option the provider declares; repeatable.",
+            rich_help_panel=TARGET,
         ),
     ] = None,
     prune: Annotated[
@@ -197,7 +144,8 @@ def sync_command(
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
-    backends = [provider.open_target(t) for t in _targets(settings, locals())]
+    flags = targetflags.given(ctx)
+    backends = [provider.open_target(t) for t in _targets(settings, locals(), flags)]
     # Read every target first: a zone that does not parse stops the run before
     # a single torrent is written.
     held = [publish.read_zone(b) for b in backends]
@@ -214,23 +162,24 @@ def sync_command(
     _apply(ui, backends, plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
 
 
-def _targets(settings: config.Settings, params: Mapping[str, Any]) -> list[Target]:
-    """The targets from flags (with --provider) or else from torpub.toml; sync passes
-    ``locals()``, as it does to settings_from."""
+def _targets(
+    settings: config.Settings, params: Mapping[str, Any], flags: Mapping[str, OptionValue]
+) -> list[Target]:
+    """The target from --provider and its flags, or else those of torpub.toml;
+    sync passes ``locals()``, as it does to settings_from."""
     provider_name, zone = params["provider_name"], params["zone"]
     options: list[str] = params["option"] or []
-    given = {name: params[name] for name in _TARGET_FLAGS if params[name] is not None}
     if provider_name is None:
         if not settings.targets:
             raise ConfigError(
                 "no target: pass --provider (e.g. --provider bind --zone-file FILE) "
                 "or add [[targets]] to torpub.toml"
             )
-        if given or options or zone:
-            raise ConfigError("target flags such as --zone and --zone-file need --provider")
+        if options or zone:
+            raise ConfigError("target flags such as --zone and --option need --provider")
         return list(settings.targets)
     opts = _provider_options(options)
-    opts.update({k: str(v) if isinstance(v, Path) else v for k, v in given.items()})
+    opts.update(flags)
     return [Target(provider_name, zone, opts)]
 
 

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import cloudflare
-
 from torpub.errors import ProviderError
 from torpub.format.names import LABEL
 
@@ -31,6 +29,10 @@ class CloudflareClient:
     """The SDK calls torpub makes: rate-limit aware, and secret-free in errors."""
 
     def __init__(self, token: str, pacing: Pacing = Pacing()) -> None:
+        # The SDK is imported here, when a target is opened: listing the backend's
+        # options (torpub sync --help) must not pay for it.
+        import cloudflare
+
         self._token = token
         # 429s are handled here, where Retry-After is honoured however long it is.
         self._sdk = cloudflare.Cloudflare(api_token=token, max_retries=0)
@@ -41,6 +43,8 @@ class CloudflareClient:
         return text.replace(self._token, "[redacted]") if self._token else text
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
+        import cloudflare
+
         for attempt in range(self._pacing.retries + 1):
             self.calls[what] = self.calls.get(what, 0) + 1
             try:

@@ -7,14 +7,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torpub.errors import ConfigError
-from torpub.provider import Target
+from torpub.provider import Option, Target
 from torpub_providers.rfc2136 import tsig
 
 DEFAULT_PORT = 53
 DEFAULT_TIMEOUT = 10.0
 # Well under TCP's 65535 octets, so a server's own limits and the TSIG record fit.
 DEFAULT_MAX_MESSAGE = 32768
-_OPTIONS = {"server", "tsig_key_file", "tsig_key", "timeout", "max_message"}
+OPTIONS = (
+    Option("server", str, "a server to update: the primary, HOST[:PORT]", required=True),
+    Option("tsig_key_file", Path, "a TSIG key file as tsig-keygen writes it"),
+    Option("tsig_key", str, "which key of the key file, when it holds several"),
+    Option(
+        "timeout", float, "seconds to wait for each answer", default=DEFAULT_TIMEOUT, minimum=0.01
+    ),
+    Option(
+        "max_message",
+        int,
+        "the largest UPDATE message to send, in octets",
+        default=DEFAULT_MAX_MESSAGE,
+        minimum=512,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -27,25 +41,19 @@ class Rfc2136Options:
 
     @classmethod
     def from_target(cls, target: Target) -> Rfc2136Options:
-        target.check_options(_OPTIONS)
-        server = target.options.get("server")
-        if not isinstance(server, str) or not server:
-            raise ConfigError("the rfc2136 provider needs a server (--server HOST[:PORT])")
+        opts = target.checked(OPTIONS)
+        server = opts.text("server")
+        assert server is not None  # required
         host, port = split_server(server)
-        key_file = target.options.get("tsig_key_file")
-        key_name = target.options.get("tsig_key")
+        key_file, key_name = opts.path("tsig_key_file"), opts.text("tsig_key")
         key = None
         if key_file is not None:
-            key = read_key(Path(str(key_file)), None if key_name is None else str(key_name))
+            key = read_key(key_file, key_name)
         elif key_name is not None:
             raise ConfigError("the tsig_key option names a key in --tsig-key-file; pass the file")
-        return cls(
-            host,
-            port,
-            key,
-            _number(target, "timeout", float, DEFAULT_TIMEOUT),
-            int(_number(target, "max_message", int, DEFAULT_MAX_MESSAGE)),
-        )
+        timeout, max_message = opts.number("timeout"), opts.integer("max_message")
+        assert timeout is not None and max_message is not None  # defaulted
+        return cls(host, port, key, timeout, max_message)
 
 
 def split_server(server: str) -> tuple[str, int]:
@@ -67,17 +75,6 @@ def _port(text: str, server: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ConfigError(f"server {server!r} has no valid port after ':'")
     return int(text)
-
-
-def _number(target: Target, key: str, kind: type[float] | type[int], default: float) -> float:
-    value = target.options.get(key, default)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"rfc2136 option {key} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"rfc2136 option {key} must be positive")
-    return number
 
 
 def read_key(path: Path, name: str | None = None) -> tsig.TsigKey:

@@ -14,6 +14,7 @@ prerequisites are first sent on their own, such a plan writes nothing at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 import dns.name
 import dns.rcode
@@ -23,10 +24,10 @@ import dns.rdatatype
 from torpub.errors import ConfigError, ProviderError, RecordError
 from torpub.format.names import LABEL
 from torpub.format.records import Head, Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish.plan import Plan
 from torpub_providers.rfc2136.client import NAME, UpdateClient
-from torpub_providers.rfc2136.options import Rfc2136Options
+from torpub_providers.rfc2136.options import OPTIONS, Rfc2136Options
 from torpub_providers.rfc2136.updates import NameChange, batches, canonical, name_changes
 
 # A value this long still fits one update that also names it as a prerequisite.
@@ -49,6 +50,8 @@ class StaleRecords(ProviderError):
 
 class Rfc2136Provider:
     """Publishes into one zone of a primary that takes dynamic updates."""
+
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(self, target: Target) -> None:
         if not target.zone:

@@ -9,10 +9,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-import boto3  # type: ignore[import-untyped]
-import botocore.config  # type: ignore[import-untyped]
-import botocore.exceptions  # type: ignore[import-untyped]
-
 from torpub.errors import ConfigError, ProviderError
 
 NAME = "route53"
@@ -39,6 +35,12 @@ class Route53Client:
     """The boto3 calls torpub makes, with retries and secret-free errors."""
 
     def __init__(self, profile: str | None = None, backoff: Backoff = Backoff()) -> None:
+        # boto3 is imported here, when a target is opened: listing the backend's
+        # options (torpub sync --help) must not pay for it.
+        import boto3  # type: ignore[import-untyped]
+        import botocore.config  # type: ignore[import-untyped]
+        import botocore.exceptions  # type: ignore[import-untyped]
+
         try:
             self._session = boto3.Session(profile_name=profile)
         except botocore.exceptions.BotoCoreError as e:
@@ -52,6 +54,8 @@ class Route53Client:
 
     def redact(self, text: str) -> str:
         """``text`` with every credential the session holds cut out."""
+        import botocore.exceptions
+
         try:
             creds = self._session.get_credentials()
         except (AttributeError, botocore.exceptions.BotoCoreError):
@@ -64,6 +68,8 @@ class Route53Client:
         return text
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        import botocore.exceptions
+
         delays = self._backoff.delays()
         while True:
             self.calls[operation] = self.calls.get(operation, 0) + 1
