@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import dns.name
 
-from torpub.errors import ConfigError, InvalidURL, ProviderError, ZoneError
+from torpub.errors import ConfigError, InvalidURL, ProviderError, StalePlan, ZoneError
 from torpub.format.names import dns_host
 from torpub.format.records import Record
 from torpub.options import Option, Options, OptionValue, check_options
@@ -41,6 +41,7 @@ __all__ = [
     "ProviderError",
     "ReadsByName",
     "Record",
+    "StalePlan",
     "Target",
     "ZoneError",
     "check_options",

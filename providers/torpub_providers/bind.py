@@ -24,7 +24,7 @@ from typing import ClassVar
 import dns.name
 
 from torpub import atomic
-from torpub.errors import ConfigError, ProviderError, ZoneError
+from torpub.errors import ConfigError, ProviderError, StalePlan, ZoneError
 from torpub.format.records import Record
 from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish import zonefile
@@ -223,12 +223,9 @@ def apply_changes(records: Iterable[Record], plan: Plan, where: Path) -> tuple[R
     return tuple(r for rs in held.values() for r in rs)
 
 
-def _stale(change: Change, where: Path) -> ProviderError:
-    return ProviderError(
-        NAME,
-        f"cannot {change.action} {change.record.name}: {where} no longer holds what the plan "
-        "was made from; plan again",
-    )
+def _stale(change: Change, where: Path) -> StalePlan:
+    why = f"cannot be {change.action}d: {where} no longer holds what the plan was made from"
+    return StalePlan(NAME, [change.record.name], why=why)
 
 
 def written_names(changes: Iterable[Change]) -> set[str]:

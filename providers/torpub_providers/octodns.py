@@ -26,6 +26,7 @@ from torpub.errors import (
     ConfigError,
     PlanError,
     ProviderError,
+    StalePlan,
     TorpubError,
 )
 from torpub.format.names import LABEL
@@ -39,13 +40,8 @@ _MIN_SECRET = 6
 TXT = "TXT"
 
 
-class OctodnsStale(ProviderError):
-    """What octoDNS reads at a name is not what torpub's plan was made from."""
-
-    def __init__(self, names: Sequence[str], where: str) -> None:
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        super().__init__(NAME, f"{shown} changed since the plan; {where}plan again")
-        self.names = tuple(names)
+# What octodns raised before the one error for a stale plan existed.
+OctodnsStale = StalePlan
 
 
 @dataclass(frozen=True)
@@ -295,7 +291,7 @@ class OctodnsProvider:
             seen = torrent_txt(octo_plan.existing.records)
             stale = [n for n, s in states.items() if seen.get(n, set()) != s.old]
             if stale:
-                raise OctodnsStale(stale, where)
+                raise StalePlan(NAME, stale, where)
             outside = sorted({_canonical(c.record.fqdn) for c in octo_plan.changes} - set(states))
             if outside:
                 raise ProviderError(
@@ -316,7 +312,7 @@ class OctodnsProvider:
                     stale.append(name)
                 seen.add(name)
         if stale:
-            raise OctodnsStale(stale, "nothing was written; ")
+            raise StalePlan(NAME, stale)
 
 
 def _canonical(name: str) -> str:

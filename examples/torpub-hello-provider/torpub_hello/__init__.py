@@ -24,6 +24,7 @@ from torpub.provider import (
     Plan,
     ProviderError,
     Record,
+    StalePlan,
     Target,
     zone_name,
 )
@@ -67,11 +68,12 @@ class HelloProvider:
         for phase in plan.phases:
             if not phase.changes:
                 continue
+            where = f"nothing of phase '{phase.name}' was written; "
             for change in phase.changes:
                 if change.action is not Action.CREATE:
                     old = change.old or change.record
                     if old not in held:
-                        raise ProviderError(NAME, f"{old.name} changed since the plan was made")
+                        raise StalePlan(NAME, [old.name], where)
                     held.discard(old)
                 if change.action is not Action.DELETE:
                     held.add(change.record)
