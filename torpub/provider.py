@@ -20,7 +20,7 @@ from torpub.errors import ConfigError, InvalidURL, ProviderError, StalePlan, Zon
 from torpub.format.names import dns_host
 from torpub.format.records import Record
 from torpub.options import Option, Options, OptionValue, check_options
-from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, state_after
 
 # What a backend needs, from one module: the protocol, its data, the errors it raises.
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "installed",
     "load",
     "open_target",
+    "state_after",
     "zone_name",
 ]
 

@@ -24,7 +24,7 @@ from typing import ClassVar
 import dns.name
 
 from torpub import atomic
-from torpub.errors import ConfigError, ProviderError, StalePlan, ZoneError
+from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.records import Record
 from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish import zonefile
@@ -97,7 +97,7 @@ class BindProvider:
         text = self._read()
         zone = self._zone_of(text)
         check_plan_zone(plan, zone)
-        records = apply_changes(self._block_records(text, zone), plan, path)
+        records = plan.state_after(self._block_records(text, zone), NAME)
         self._refuse_collisions(zone, text, written_names(plan.changes))
         with _naming(path):
             new_text, serial = zonefile.raise_serial(
@@ -202,30 +202,6 @@ class BindProvider:
                 NAME,
                 f"{done}the reload command failed (exit {result.returncode}): {why or 'no output'}",
             )
-
-
-def apply_changes(records: Iterable[Record], plan: Plan, where: Path) -> tuple[Record, ...]:
-    """The block's records after the plan; a plan made from other records is stale."""
-    held: dict[str, set[Record]] = {}
-    for record in records:
-        held.setdefault(record.name, set()).add(record)
-    for change in plan.changes:
-        at = held.setdefault(change.record.name, set())
-        if change.action is Action.CREATE and at:
-            raise _stale(change, where)
-        if change.action is not Action.CREATE:
-            old = change.old or change.record
-            if old not in held.get(old.name, set()):
-                raise _stale(change, where)
-            held[old.name].discard(old)
-        if change.action is not Action.DELETE:
-            at.add(change.record)
-    return tuple(r for rs in held.values() for r in rs)
-
-
-def _stale(change: Change, where: Path) -> StalePlan:
-    why = f"cannot be {change.action}d: {where} no longer holds what the plan was made from"
-    return StalePlan(NAME, [change.record.name], why=why)
 
 
 def written_names(changes: Iterable[Change]) -> set[str]:

@@ -17,15 +17,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from torpub.provider import (
-    Action,
     Capabilities,
     ConfigError,
     Option,
     Plan,
     ProviderError,
     Record,
-    StalePlan,
     Target,
+    state_after,
     zone_name,
 )
 
@@ -64,20 +63,12 @@ class HelloProvider:
         return sorted(self._load())
 
     def apply(self, plan: Plan) -> None:
-        held = set(self._load())
+        held = self._load()
         for phase in plan.phases:
-            if not phase.changes:
-                continue
-            where = f"nothing of phase '{phase.name}' was written; "
-            for change in phase.changes:
-                if change.action is not Action.CREATE:
-                    old = change.old or change.record
-                    if old not in held:
-                        raise StalePlan(NAME, [old.name], where)
-                    held.discard(old)
-                if change.action is not Action.DELETE:
-                    held.add(change.record)
-            self._save(held)
+            if phase.changes:
+                # StalePlan when the file no longer holds what the plan was made from.
+                held = list(state_after(held, phase.changes, NAME))
+                self._save(held)
 
     def _load(self) -> list[Record]:
         try:
@@ -88,7 +79,7 @@ class HelloProvider:
             raise ProviderError(NAME, f"cannot read {self._path}: {e}") from e
         return [Record(r["name"], int(r["ttl"]), r["value"]) for r in data.get("records", [])]
 
-    def _save(self, records: set[Record]) -> None:
+    def _save(self, records: list[Record]) -> None:
         rows = [{"name": r.name, "ttl": r.ttl, "value": r.value} for r in sorted(records)]
         text = json.dumps({"zone": self._zone, "records": rows}, indent=self._indent) + "\n"
         fd, tmp = tempfile.mkstemp(dir=self._path.parent or ".", prefix=".hello-")
