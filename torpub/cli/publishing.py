@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ from torpub.cli.app import (
 from torpub.errors import ConfigError
 from torpub.publish import build, config, zonefile
 from torpub.publish import pipeline as publish
+from torpub.publish.sync import Publisher, Report
 
 # The flags every build-side command shares: CLI parameter → Settings field.
 _SHARED_FLAGS = {
@@ -79,6 +81,19 @@ def _creation_date(flag: int | None) -> int | None:
     return flag if flag is not None else build.creation_date_from_env(os.environ)
 
 
+def report_to(ui: Ui) -> Report:
+    """The library's progress and notes, drawn: notes on stderr, a bar while hashing."""
+
+    @contextmanager
+    def hashing(total: int) -> Iterator[Callable[[int], None]]:
+        with ui.progress(total, "hashing") as bar:
+            yield lambda n: bar.advance(bar.task_ids[0], n)
+
+    return Report(
+        note=lambda message, level: ui.note(escape(message), level=level), hashing=hashing
+    )
+
+
 def _build(
     ui: Ui,
     paths: Sequence[Path],
@@ -89,20 +104,8 @@ def _build(
     zones: Sequence[str] = (),
 ) -> list[build.Built]:
     """Scan, check and build the torrents, hashing only what is new or stale."""
-    bsettings = publish.build_settings(settings, creation)
-    out = Path(settings.out) if settings.out else None
-    artifacts = build.scan(publish.artifact_paths(paths, settings), bsettings, out)
-    for zone in zones:
-        publish.check_zone_holds(artifacts, zone)
-    total = build.total_bytes_to_hash(artifacts, bsettings)
-    with ui.progress(total, "hashing") as bar:
-        built = build.build(
-            artifacts, bsettings, write=write, progress=lambda n: bar.advance(bar.task_ids[0], n)
-        )
-    hashed = sum(1 for b in built if not b.reused)
-    noun = "torrent" if len(built) == 1 else "torrents"
-    ui.note(f"{len(built)} {noun}: {hashed} hashed, {len(built) - hashed} unchanged", level=1)
-    return built
+    publisher = Publisher(settings, report=report_to(ui), creation_date=creation)
+    return publisher.built(paths, write=write, zones=zones)
 
 
 @app.command("build")

@@ -9,9 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from torpub import provider
 from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES,
@@ -38,13 +36,12 @@ from torpub.cli.app import (
     app,
     make_ui,
 )
-from torpub.cli.publishing import _build, _creation_date, settings_from
+from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError
-from torpub.format.records import Record, TorrentRecords
 from torpub.provider import OptionValue, Target
-from torpub.publish import config, propagation, render
-from torpub.publish import pipeline as publish
-from torpub.publish.plan import Plan, Policy
+from torpub.publish import config, render
+from torpub.publish.plan import Plan
+from torpub.publish.sync import Publisher
 
 
 class Format(StrEnum):
@@ -144,22 +141,16 @@ def sync_command(
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
-    flags = targetflags.given(ctx)
-    backends = [provider.open_target(t) for t in _targets(settings, locals(), flags)]
-    # Read every target first: a zone that does not parse stops the run before
-    # a single torrent is written.
-    held = [publish.read_zone(b) for b in backends]
+    targets = _targets(settings, locals(), targetflags.given(ctx))
     creation = _creation_date(creation_date)
-    zones = [b.zone for b in backends]
-    built = _build(ui, paths or [], settings, creation, write=not dry_run, zones=zones)
-    desired = publish.desired_records(built, settings)
-    plans = _plan(ui, backends, held, desired, Policy(owner=settings.owner, prune=prune))
+    publisher = Publisher(settings, targets, report_to(ui), creation)
+    plans = publisher.plan(paths or [], dry_run=dry_run, prune=prune)
     for plan in plans:
         _show(ui, plan, output_format)
     if dry_run:
         raise typer.Exit(_dry_run_exit_code(plans, detailed_exitcode))
     servers = check_server or []
-    _apply(ui, backends, plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
+    publisher.apply(plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
 
 
 def _targets(
@@ -194,26 +185,6 @@ def _provider_options(options: Sequence[str]) -> dict[str, OptionValue]:
     return opts
 
 
-def _plan(
-    ui: Ui,
-    backends: Sequence[provider.Provider],
-    held: Sequence[Sequence[Record] | None],
-    desired: Sequence[TorrentRecords],
-    policy: Policy,
-) -> list[Plan]:
-    """A plan per target; a zone that cannot be listed is read by name instead."""
-    plans = []
-    for backend, records in zip(backends, held, strict=True):
-        if records is None:
-            ui.note(
-                f"[yellow]{backend.zone}: the zone cannot be listed, so records are read by "
-                "name; --prune cannot see URLs that are no longer built[/]"
-            )
-            records = publish.read_by_name(backend, desired)
-        plans.append(publish.plan_target(backend, desired, records, policy))
-    return plans
-
-
 def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
     if output_format is Format.json:
         sys.stdout.write(render.to_json(plan))
@@ -229,37 +200,3 @@ def _dry_run_exit_code(plans: Sequence[Plan], detailed: bool) -> int:
     """0, or with --detailed-exitcode 2 when some plan has changes."""
     changed = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed and changed else EXIT_OK
-
-
-def _apply(
-    ui: Ui,
-    backends: Sequence[provider.Provider],
-    plans: Sequence[Plan],
-    *,
-    force: bool,
-    wait: bool,
-    servers: Sequence[str],
-    timeout: float,
-) -> None:
-    """Apply each plan with changes, once every plan has passed the safety check."""
-    for plan in plans:
-        plan.check_safety(force)
-    for backend, plan in zip(backends, plans, strict=True):
-        if plan.has_changes:
-            backend.apply(plan)
-            ui.note(f"[green]applied[/] {len(plan.changes)} changes to {plan.zone}")
-            if wait:
-                _wait(ui, backend, plan, servers, timeout)
-
-
-def _wait(
-    ui: Ui, backend: provider.Provider, plan: Plan, servers: Sequence[str], timeout: float
-) -> None:
-    def note(message: str) -> None:
-        ui.note(escape(message), level=1)
-
-    if not propagation.wait_until_live(backend, plan, servers, timeout, note):
-        ui.note(
-            f"[yellow]--wait: no authoritative server known for {plan.zone}; "
-            "pass --check-server HOST[:PORT] to check one[/]"
-        )
