@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent
 
 .PHONY: demo test lint typecheck pytest bench system-deps clean
 
-$(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml
+$(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml examples/torpub-hello-provider/torpub_hello/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.main
 from rich.console import Console
 
-from torpub import __version__
+from torpub import __version__, provider
 from torpub.cli import checking as checking
 from torpub.cli import exporting as exporting
 from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
 from torpub.cli import serving as serving
 from torpub.cli import syncing as syncing
+from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES as EXIT_CHANGES,
 )
@@ -84,8 +86,9 @@ def _main(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code (the one place that does)."""
     err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="torpub", standalone_mode=False)
+        result = _command(args).main(args=args, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
         err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
@@ -105,6 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(f"torpub: {markup(e.format_message())}")
         return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _command(args: Sequence[str]) -> Any:
+    """The click command, with the chosen backend's flags when a command takes a
+    target: they depend on --provider, so argv is read for it before parsing."""
+    command: Any = typer.main.get_command(app)  # a group: the subcommands by name
+    name = targetflags.provider_in(args)
+    if name is not None:
+        for sub in targetflags.TARGET_COMMANDS:
+            targetflags.add_flags(command.commands[sub], provider.declared_options(name))
+    return command
 
 
 def _one_line(error: Exception) -> str:

@@ -32,12 +32,12 @@ from torpub.cli.app import (
     app,
     make_ui,
 )
-from torpub.cli.publishing import _build, _creation_date, settings_from
+from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError, ZoneError
 from torpub.format.records import Record, TorrentRecords
 from torpub.publish import octodns_yaml
-from torpub.publish import pipeline as publish
 from torpub.publish.plan import Policy, build_plan
+from torpub.publish.sync import Publisher
 from torpub.terminal import markup
 
 
@@ -93,15 +93,15 @@ def export_command(
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     zones = [_zone_name(zone)] if zone else []
-    built = _build(
-        ui, paths or [], settings, _creation_date(creation_date), write=True, zones=zones
+    publisher = Publisher(
+        settings, report=report_to(ui), creation_date=_creation_date(creation_date)
     )
-    desired = publish.desired_records(built, settings)
+    desired = publisher.desired(paths or [], write=True, zones=zones)
     origin = zones[0] if zones else _one_host(desired)
     path = _output_path(to, origin, export_format)
     existing = _read_existing(path, origin)
     plan = build_plan(origin, desired, existing, Policy(owner=settings.owner, prune=prune))
-    text = octodns_yaml.to_yaml(octodns_yaml.state_after(existing, plan), origin)
+    text = octodns_yaml.to_yaml(plan.state_after(existing), origin)
     if path is None:
         sys.stdout.write(text)
         return

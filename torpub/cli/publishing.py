@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from torpub import provider
+from torpub.cli import targetflags
 from torpub.cli.app import (
     BaseUrl,
     ChunkBudget,
@@ -36,6 +38,7 @@ from torpub.cli.app import (
 from torpub.errors import ConfigError
 from torpub.publish import build, config, zonefile
 from torpub.publish import pipeline as publish
+from torpub.publish.sync import Publisher, Report
 from torpub.terminal import markup
 
 # The flags every build-side command shares: CLI parameter → Settings field.
@@ -78,6 +81,19 @@ def _creation_date(flag: int | None) -> int | None:
     return flag if flag is not None else build.creation_date_from_env(os.environ)
 
 
+def report_to(ui: Ui) -> Report:
+    """The library's progress and notes, drawn: notes on stderr, a bar while hashing."""
+
+    @contextmanager
+    def hashing(total: int) -> Iterator[Callable[[int], None]]:
+        with ui.progress(total, "hashing") as bar:
+            yield lambda n: bar.advance(bar.task_ids[0], n)
+
+    return Report(
+        note=lambda message, level: ui.note(markup(message), level=level), hashing=hashing
+    )
+
+
 def _build(
     ui: Ui,
     paths: Sequence[Path],
@@ -88,20 +104,8 @@ def _build(
     zones: Sequence[str] = (),
 ) -> list[build.Built]:
     """Scan, check and build the torrents, hashing only what is new or stale."""
-    bsettings = publish.build_settings(settings, creation)
-    out = Path(settings.out) if settings.out else None
-    artifacts = build.scan(publish.artifact_paths(paths, settings), bsettings, out)
-    for zone in zones:
-        publish.check_zone_holds(artifacts, zone)
-    total = build.total_bytes_to_hash(artifacts, bsettings)
-    with ui.progress(total, "hashing") as bar:
-        built = build.build(
-            artifacts, bsettings, write=write, progress=lambda n: bar.advance(bar.task_ids[0], n)
-        )
-    hashed = sum(1 for b in built if not b.reused)
-    noun = "torrent" if len(built) == 1 else "torrents"
-    ui.note(f"{len(built)} {noun}: {hashed} hashed, {len(built) - hashed} unchanged", level=1)
-    return built
+    publisher = Publisher(settings, report=report_to(ui), creation_date=creation)
+    return publisher.built(paths, write=write, zones=zones)
 
 
 @app.command("build")
@@ -185,10 +189,22 @@ def init_command(
 
 
 @app.command("providers")
-def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
-    """List the DNS backends installed (entry-point group [bold]torpub.providers[/])."""
+def providers_command(
+    name: Annotated[
+        str | None, typer.Argument(help="Only this backend.", show_default=False)
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List the DNS backends installed (entry-point group [bold]torpub.providers[/]) and
+    the options each takes (flags of [bold]torpub sync --provider NAME[/])."""
     ui = make_ui(verbose, quiet)
-    for info in provider.installed():
+    found = [i for i in provider.installed() if name in (None, i.name)]
+    if name is not None and not found:
+        provider.load(name)  # the one-line error naming what is installed
+    for info in found:
         where = f"{info.distribution} {info.version}" if info.distribution else "?"
         detail = f"  ({info.value})" if verbose else ""
         ui.out.print(markup(f"{info.name:<12} {where}{detail}"))
+        for option in provider.declared_options(info.name):
+            ui.out.print(f"    {markup(targetflags.describe(option))}")

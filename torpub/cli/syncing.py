@@ -6,12 +6,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from torpub import provider
+from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -38,14 +37,12 @@ from torpub.cli.app import (
     finite,
     make_ui,
 )
-from torpub.cli.publishing import _build, _creation_date, settings_from
+from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError
-from torpub.format.records import Record, TorrentRecords
 from torpub.provider import OptionValue, Target
-from torpub.publish import config, propagation, render
-from torpub.publish import pipeline as publish
-from torpub.publish.plan import Plan, Policy
-from torpub.terminal import markup
+from torpub.publish import config, render
+from torpub.publish.plan import Plan
+from torpub.publish.sync import Publisher
 
 
 class Format(StrEnum):
@@ -54,20 +51,9 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-# The target flags of sync: each CLI parameter sets the provider option of its name.
-_TARGET_FLAGS = (
-    "zone_file",
-    "reload_command",
-    "zone_id",
-    "server",
-    "tsig_key_file",
-    "octodns_config",
-    "octodns_target",
-)
-
-
 @app.command("sync")
 def sync_command(
+    ctx: typer.Context,
     paths: Paths = None,
     base_url: BaseUrl = None,
     mirror: Mirrors = None,
@@ -86,70 +72,28 @@ def sync_command(
         typer.Option(
             "--provider",
             "-p",
-            help="DNS backend (see `torpub providers`) [default: targets in torpub.toml].",
+            help="DNS backend; its options become flags here: see "
+            "`torpub sync --provider NAME --help` or `torpub providers` "
+            "\\[default: targets in torpub.toml].",
             rich_help_panel=TARGET,
         ),
     ] = None,
     zone: Annotated[
         str | None,
         typer.Option(
-            "--zone", "-z", help="Zone name [bind: read from the file].", rich_help_panel=TARGET
-        ),
-    ] = None,
-    zone_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--zone-file", help="bind: the zone file torpub edits.", rich_help_panel=TARGET
-        ),
-    ] = None,
-    reload_command: Annotated[
-        str | None,
-        typer.Option(
-            "--reload-command",
-            help="bind: run after writing, e.g. 'rndc reload'.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    zone_id: Annotated[
-        str | None,
-        typer.Option(
-            "--zone-id",
-            help="route53: the hosted zone's ID, when the name is ambiguous.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server", help="rfc2136: the primary server, HOST[:PORT].", rich_help_panel=TARGET
-        ),
-    ] = None,
-    tsig_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--tsig-key-file",
-            help="rfc2136: a key file as tsig-keygen writes it.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    octodns_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--octodns-config", help="octodns: the octoDNS config file.", rich_help_panel=TARGET
-        ),
-    ] = None,
-    octodns_target: Annotated[
-        str | None,
-        typer.Option(
-            "--target",
-            help="octodns: which provider of the config to publish through.",
+            "--zone",
+            "-z",
+            help="Zone name \\[some backends read it, e.g. bind from the zone file].",
             rich_help_panel=TARGET,
         ),
     ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
-            "--option", "-O", help="KEY=VALUE for the provider; repeatable.", rich_help_panel=TARGET
+            "--option",
+            "-O",
+            help="KEY=VALUE, any option the provider declares; repeatable.",
+            rich_help_panel=TARGET,
         ),
     ] = None,
     prune: Annotated[
@@ -203,40 +147,36 @@ def sync_command(
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
-    backends = [provider.open_target(t) for t in _targets(settings, locals())]
-    # Read every target first: a zone that does not parse stops the run before
-    # a single torrent is written.
-    held = [publish.read_zone(b) for b in backends]
+    targets = _targets(settings, locals(), targetflags.given(ctx))
     creation = _creation_date(creation_date)
-    zones = [b.zone for b in backends]
-    built = _build(ui, paths or [], settings, creation, write=not dry_run, zones=zones)
-    desired = publish.desired_records(built, settings)
-    plans = _plan(ui, backends, held, desired, Policy(owner=settings.owner, prune=prune))
+    publisher = Publisher(settings, targets, report_to(ui), creation)
+    plans = publisher.plan(paths or [], dry_run=dry_run, prune=prune)
     for plan in plans:
         _show(ui, plan, output_format)
     if dry_run:
         raise typer.Exit(_dry_run_exit_code(plans, detailed_exitcode))
     servers = check_server or []
-    _apply(ui, backends, plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
+    publisher.apply(plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
 
 
-def _targets(settings: config.Settings, params: Mapping[str, Any]) -> list[Target]:
-    """The targets from flags (with --provider) or else from torpub.toml; sync passes
-    ``locals()``, as it does to settings_from."""
+def _targets(
+    settings: config.Settings, params: Mapping[str, Any], flags: Mapping[str, OptionValue]
+) -> list[Target]:
+    """The target from --provider and its flags, or else those of torpub.toml;
+    sync passes ``locals()``, as it does to settings_from."""
     provider_name, zone = params["provider_name"], params["zone"]
     options: list[str] = params["option"] or []
-    given = {name: params[name] for name in _TARGET_FLAGS if params[name] is not None}
     if provider_name is None:
         if not settings.targets:
             raise ConfigError(
                 "no target: pass --provider (e.g. --provider bind --zone-file FILE) "
                 "or add [[targets]] to torpub.toml"
             )
-        if given or options or zone:
-            raise ConfigError("target flags such as --zone and --zone-file need --provider")
+        if options or zone:
+            raise ConfigError("target flags such as --zone and --option need --provider")
         return list(settings.targets)
     opts = _provider_options(options)
-    opts.update({k: str(v) if isinstance(v, Path) else v for k, v in given.items()})
+    opts.update(flags)
     return [Target(provider_name, zone, opts)]
 
 
@@ -249,26 +189,6 @@ def _provider_options(options: Sequence[str]) -> dict[str, OptionValue]:
             raise ConfigError(f"--option {item!r} is not KEY=VALUE")
         opts[key.replace("-", "_")] = value
     return opts
-
-
-def _plan(
-    ui: Ui,
-    backends: Sequence[provider.Provider],
-    held: Sequence[Sequence[Record] | None],
-    desired: Sequence[TorrentRecords],
-    policy: Policy,
-) -> list[Plan]:
-    """A plan per target; a zone that cannot be listed is read by name instead."""
-    plans = []
-    for backend, records in zip(backends, held, strict=True):
-        if records is None:
-            ui.note(
-                f"[yellow]{markup(backend.zone)}: the zone cannot be listed, so records are read by "
-                "name; --prune cannot see URLs that are no longer built[/]"
-            )
-            records = publish.read_by_name(backend, desired)
-        plans.append(publish.plan_target(backend, desired, records, policy))
-    return plans
 
 
 def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
@@ -286,37 +206,3 @@ def _dry_run_exit_code(plans: Sequence[Plan], detailed: bool) -> int:
     """0, or with --detailed-exitcode 2 when some plan has changes."""
     changed = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed and changed else EXIT_OK
-
-
-def _apply(
-    ui: Ui,
-    backends: Sequence[provider.Provider],
-    plans: Sequence[Plan],
-    *,
-    force: bool,
-    wait: bool,
-    servers: Sequence[str],
-    timeout: float,
-) -> None:
-    """Apply each plan with changes, once every plan has passed the safety check."""
-    for plan in plans:
-        plan.check_safety(force)
-    for backend, plan in zip(backends, plans, strict=True):
-        if plan.has_changes:
-            backend.apply(plan)
-            ui.note(f"[green]applied[/] {len(plan.changes)} changes to {markup(plan.zone)}")
-            if wait:
-                _wait(ui, backend, plan, servers, timeout)
-
-
-def _wait(
-    ui: Ui, backend: provider.Provider, plan: Plan, servers: Sequence[str], timeout: float
-) -> None:
-    def note(message: str) -> None:
-        ui.note(markup(message), level=1)
-
-    if not propagation.wait_until_live(backend, plan, servers, timeout, note):
-        ui.note(
-            f"[yellow]--wait: no authoritative server known for {markup(plan.zone)}; "
-            "pass --check-server HOST[:PORT] to check one[/]"
-        )
