@@ -7,12 +7,10 @@ Exit codes: 0 done (or no changes), 1 error, 2 changes pending (only with
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from torpub import __version__
 from torpub.cli import exporting as exporting
@@ -31,6 +29,9 @@ from torpub.cli.app import (
     app,
 )
 from torpub.errors import TorpubError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "app", "main"]
 
@@ -69,13 +70,14 @@ def _main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code (the one place that does)."""
-    err = Console(stderr=True, soft_wrap=True)
     try:
         result = app(args=argv, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
+        err, escape = _stderr()
         err.print(f"[bold red]torpub: error:[/] {escape(_one_line(e))}", highlight=False)
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
+        err, _ = _stderr()
         err.print("torpub: interrupted")
         return EXIT_INTERRUPTED
     except typer.TyperException as e:  # typer's usage errors: bad flag, missing argument
@@ -83,9 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if callable(show):
             show()
         else:
+            err, escape = _stderr()
             err.print(f"torpub: {escape(e.format_message())}", highlight=False)
         return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _stderr() -> tuple[Console, Callable[[str], str]]:
+    # rich loads only when there is something to say: --version needs none of it.
+    from rich.console import Console
+    from rich.markup import escape
+
+    return Console(stderr=True, soft_wrap=True), escape
 
 
 def _one_line(error: Exception) -> str:

@@ -6,18 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+
+if TYPE_CHECKING:
+    # Loaded when a command draws output: --version and --help need neither.
+    from rich.console import Console
+    from rich.progress import Progress
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
 
@@ -151,6 +147,15 @@ class Ui:
 
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Progress]:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -167,4 +172,6 @@ class Ui:
 
 
 def make_ui(verbose: int, quiet: bool) -> Ui:
+    from rich.console import Console
+
     return Ui(Console(soft_wrap=True), Console(stderr=True, soft_wrap=True), verbose, quiet)

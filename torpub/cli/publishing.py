@@ -7,12 +7,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from torpub import provider
 from torpub.cli.app import (
     BaseUrl,
     ChunkBudget,
@@ -35,8 +34,12 @@ from torpub.cli.app import (
     make_ui,
 )
 from torpub.errors import ConfigError
-from torpub.publish import build, config, zonefile
-from torpub.publish import pipeline as publish
+
+if TYPE_CHECKING:
+    from torpub.publish import build, config
+
+# What a command runs is imported inside it, so each command pays only for its
+# own imports and --help for none (libtorrent, dnspython, torf load on use).
 
 # The flags every build-side command shares: CLI parameter → Settings field.
 _SHARED_FLAGS = {
@@ -57,6 +60,8 @@ _SHARED_FLAGS = {
 def settings_from(params: Mapping[str, Any]) -> config.Settings:
     """torpub.toml merged with the shared flags a command was given; commands pass
     ``locals()`` so each flag is named once, in the command's signature."""
+    from torpub.publish import config
+
     given = {
         field: params[name]
         for name, field in _SHARED_FLAGS.items()
@@ -75,6 +80,8 @@ def settings_from(params: Mapping[str, Any]) -> config.Settings:
 
 
 def _creation_date(flag: int | None) -> int | None:
+    from torpub.publish import build
+
     return flag if flag is not None else build.creation_date_from_env(os.environ)
 
 
@@ -88,6 +95,9 @@ def _build(
     zones: Sequence[str] = (),
 ) -> list[build.Built]:
     """Scan, check and build the torrents, hashing only what is new or stale."""
+    from torpub.publish import build
+    from torpub.publish import pipeline as publish
+
     bsettings = publish.build_settings(settings, creation)
     out = Path(settings.out) if settings.out else None
     artifacts = build.scan(publish.artifact_paths(paths, settings), bsettings, out)
@@ -152,6 +162,9 @@ def zone_command(
     quiet: Quiet = False,
 ) -> None:
     """Print the records as zone-file lines with absolute names, to paste or [bold]$INCLUDE[/]."""
+    from torpub.publish import pipeline as publish
+    from torpub.publish import zonefile
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     built = _build(ui, paths or [], settings, _creation_date(creation_date), write=True)
@@ -163,13 +176,15 @@ def zone_command(
 @app.command("init")
 def init_command(
     path: Annotated[Path, typer.Argument(help="Where to write the scaffold.")] = Path(
-        config.CONFIG_NAME
+        "torpub.toml"  # config.CONFIG_NAME, spelled out so --help loads no config code
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Write a commented [bold]torpub.toml[/] to start from."""
+    from torpub.publish import config
+
     ui = make_ui(verbose, quiet)
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to overwrite it")
@@ -185,6 +200,8 @@ def init_command(
 @app.command("providers")
 def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
     """List the DNS backends installed (entry-point group [bold]torpub.providers[/])."""
+    from torpub import provider
+
     ui = make_ui(verbose, quiet)
     for info in provider.installed():
         where = f"{info.distribution} {info.version}" if info.distribution else "?"

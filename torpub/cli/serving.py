@@ -10,13 +10,12 @@ from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
 import typer
-import uvicorn
 from rich.markup import escape
 
 from torpub.cli.app import Quiet, Verbose, app, make_ui
 from torpub.errors import ConfigError
-from torpub.http import serverconfig
-from torpub.http.asgi import TorrentMiddleware
+
+# uvicorn and the HTTP side load in the command that runs them, not for --help.
 
 
 class Server(StrEnum):
@@ -41,6 +40,10 @@ def serve_command(
     quiet: Quiet = False,
 ) -> None:
     """Serve a tree over HTTP, handing BitTorrent clients the [bold].torrent[/] (uvicorn)."""
+    import uvicorn
+
+    from torpub.http.asgi import TorrentMiddleware
+
     ui = make_ui(verbose, quiet)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory")
@@ -70,6 +73,8 @@ def server_config_command(
     quiet: Quiet = False,
 ) -> None:
     """Print a config file that serves a tree with torrent negotiation from nginx or Apache."""
+    from torpub.http import serverconfig
+
     ui = make_ui(verbose, quiet)
     settings = serverconfig.ServerSettings(
         str(root.absolute()), location, listen=listen, server_name=server_name

@@ -7,12 +7,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from torpub import provider
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -40,11 +39,13 @@ from torpub.cli.app import (
 )
 from torpub.cli.publishing import _build, _creation_date, settings_from
 from torpub.errors import ConfigError
-from torpub.format.records import Record, TorrentRecords
-from torpub.provider import OptionValue, Target
-from torpub.publish import config, propagation, render
-from torpub.publish import pipeline as publish
-from torpub.publish.plan import Plan, Policy
+
+if TYPE_CHECKING:
+    from torpub import provider
+    from torpub.format.records import Record, TorrentRecords
+    from torpub.provider import OptionValue, Target
+    from torpub.publish import config
+    from torpub.publish.plan import Plan, Policy
 
 
 class Format(StrEnum):
@@ -195,6 +196,10 @@ def sync_command(
     quiet: Quiet = False,
 ) -> None:
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
+    from torpub import provider
+    from torpub.publish import pipeline as publish
+    from torpub.publish.plan import Policy
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     backends = [provider.open_target(t) for t in _targets(settings, locals())]
@@ -217,6 +222,8 @@ def sync_command(
 def _targets(settings: config.Settings, params: Mapping[str, Any]) -> list[Target]:
     """The targets from flags (with --provider) or else from torpub.toml; sync passes
     ``locals()``, as it does to settings_from."""
+    from torpub.provider import Target
+
     provider_name, zone = params["provider_name"], params["zone"]
     options: list[str] = params["option"] or []
     given = {name: params[name] for name in _TARGET_FLAGS if params[name] is not None}
@@ -253,6 +260,8 @@ def _plan(
     policy: Policy,
 ) -> list[Plan]:
     """A plan per target; a zone that cannot be listed is read by name instead."""
+    from torpub.publish import pipeline as publish
+
     plans = []
     for backend, records in zip(backends, held, strict=True):
         if records is None:
@@ -266,6 +275,8 @@ def _plan(
 
 
 def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
+    from torpub.publish import render
+
     if output_format is Format.json:
         sys.stdout.write(render.to_json(plan))
     elif output_format is Format.markdown:
@@ -306,6 +317,8 @@ def _apply(
 def _wait(
     ui: Ui, backend: provider.Provider, plan: Plan, servers: Sequence[str], timeout: float
 ) -> None:
+    from torpub.publish import propagation
+
     def note(message: str) -> None:
         ui.note(escape(message), level=1)
 
