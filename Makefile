@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
-# (nginx, Apache) and mktorrent (the benchmark's peer).
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent
+# (nginx, Apache), mktorrent (the benchmark's peer) and hyperfine (start-up timings).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine
 
 .PHONY: demo test lint typecheck pytest bench system-deps clean
 
@@ -59,6 +59,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/resolve.py
 	$(BIN)/python benchmarks/sync_calls.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import typer.main
-from rich.console import Console
 
-from torpub import __version__, provider
+from torpub import __version__
 from torpub.cli import checking as checking
 from torpub.cli import exporting as exporting
 from torpub.cli import fetching as fetching
@@ -37,6 +36,9 @@ from torpub.cli.app import (
 from torpub.errors import TorpubError
 from torpub.redaction import redact
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "EXIT_CHANGES",
@@ -85,27 +87,26 @@ def _main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code (the one place that does)."""
-    err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = _command(args).main(args=args, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
-        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
+        _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except (OSError, UnicodeError) as e:
         # The file system or the network failing where no caller said what it meant:
         # still one line, never a traceback.
-        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
+        _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
-        err.print("torpub: interrupted")
+        _stderr().print("torpub: interrupted")
         return EXIT_INTERRUPTED
     except typer.TyperException as e:  # typer's usage errors: bad flag, missing argument
         show = getattr(e, "show", None)
         if callable(show):
             show()
         else:
-            err.print(f"torpub: {markup(e.format_message())}")
+            _stderr().print(f"torpub: {markup(e.format_message())}")
         return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
 
@@ -116,9 +117,18 @@ def _command(args: Sequence[str]) -> Any:
     command: Any = typer.main.get_command(app)  # a group: the subcommands by name
     name = targetflags.provider_in(args)
     if name is not None:
+        from torpub import provider
+
         for sub in targetflags.TARGET_COMMANDS:
             targetflags.add_flags(command.commands[sub], provider.declared_options(name))
     return command
+
+
+def _stderr() -> Console:
+    # rich loads only when there is something to say: --version needs none of it.
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
 
 def _one_line(error: Exception) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from torpub import atomic
 from torpub.cli.app import (
     OUTPUT,
     TARGET,
@@ -34,11 +33,10 @@ from torpub.cli.app import (
 )
 from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError, ZoneError
-from torpub.format.records import Record, TorrentRecords
-from torpub.publish import octodns_yaml
-from torpub.publish.plan import Policy, build_plan
-from torpub.publish.sync import Publisher
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from torpub.format.records import Record, TorrentRecords
 
 
 class ExportFormat(StrEnum):
@@ -90,6 +88,11 @@ def export_command(
     quiet: Quiet = False,
 ) -> None:
     """Write the records as an [bold]octoDNS[/] zone YAML, to review and apply with octoDNS."""
+    from torpub import atomic
+    from torpub.publish import octodns_yaml
+    from torpub.publish.plan import Policy, build_plan
+    from torpub.publish.sync import Publisher
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     zones = [_zone_name(zone)] if zone else []
@@ -134,6 +137,8 @@ def _output_path(to: Path | None, zone: str, export_format: ExportFormat) -> Pat
 
 
 def _read_existing(path: Path | None, zone: str) -> tuple[Record, ...]:
+    from torpub.publish import octodns_yaml
+
     if path is None or not path.exists():
         return ()
     try:

@@ -8,11 +8,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from torpub import provider
 from torpub.cli import targetflags
 from torpub.cli.app import (
     BaseUrl,
@@ -36,10 +35,14 @@ from torpub.cli.app import (
     make_ui,
 )
 from torpub.errors import ConfigError
-from torpub.publish import build, config, zonefile
-from torpub.publish import pipeline as publish
-from torpub.publish.sync import Publisher, Report
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from torpub.publish import build, config
+    from torpub.publish.sync import Report
+
+# What a command runs is imported inside it, so each command pays only for its
+# own imports and --help for none (libtorrent, dnspython, torf load on use).
 
 # The flags every build-side command shares: CLI parameter → Settings field.
 _SHARED_FLAGS = {
@@ -60,6 +63,8 @@ _SHARED_FLAGS = {
 def settings_from(params: Mapping[str, Any]) -> config.Settings:
     """torpub.toml merged with the shared flags a command was given; commands pass
     ``locals()`` so each flag is named once, in the command's signature."""
+    from torpub.publish import config
+
     given = {
         field: params[name]
         for name, field in _SHARED_FLAGS.items()
@@ -78,11 +83,14 @@ def settings_from(params: Mapping[str, Any]) -> config.Settings:
 
 
 def _creation_date(flag: int | None) -> int | None:
+    from torpub.publish import build
+
     return flag if flag is not None else build.creation_date_from_env(os.environ)
 
 
 def report_to(ui: Ui) -> Report:
     """The library's progress and notes, drawn: notes on stderr, a bar while hashing."""
+    from torpub.publish.sync import Report
 
     @contextmanager
     def hashing(total: int) -> Iterator[Callable[[int], None]]:
@@ -104,6 +112,8 @@ def _build(
     zones: Sequence[str] = (),
 ) -> list[build.Built]:
     """Scan, check and build the torrents, hashing only what is new or stale."""
+    from torpub.publish.sync import Publisher
+
     publisher = Publisher(settings, report=report_to(ui), creation_date=creation)
     return publisher.built(paths, write=write, zones=zones)
 
@@ -158,6 +168,9 @@ def zone_command(
     quiet: Quiet = False,
 ) -> None:
     """Print the records as zone-file lines with absolute names, to paste or [bold]$INCLUDE[/]."""
+    from torpub.publish import pipeline as publish
+    from torpub.publish import zonefile
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     built = _build(ui, paths or [], settings, _creation_date(creation_date), write=True)
@@ -169,13 +182,15 @@ def zone_command(
 @app.command("init")
 def init_command(
     path: Annotated[Path, typer.Argument(help="Where to write the scaffold.")] = Path(
-        config.CONFIG_NAME
+        "torpub.toml"  # config.CONFIG_NAME, spelled out so --help loads no config code
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Write a commented [bold]torpub.toml[/] to start from."""
+    from torpub.publish import config
+
     ui = make_ui(verbose, quiet)
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to overwrite it")
@@ -198,6 +213,8 @@ def providers_command(
 ) -> None:
     """List the DNS backends installed (entry-point group [bold]torpub.providers[/]) and
     the options each takes (flags of [bold]torpub sync --provider NAME[/])."""
+    from torpub import provider
+
     ui = make_ui(verbose, quiet)
     found = [i for i in provider.installed() if name in (None, i.name)]
     if name is not None and not found:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -39,10 +39,11 @@ from torpub.cli.app import (
 )
 from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError
-from torpub.provider import OptionValue, Target
-from torpub.publish import config, render
-from torpub.publish.plan import Plan
-from torpub.publish.sync import Publisher
+
+if TYPE_CHECKING:
+    from torpub.provider import OptionValue, Target
+    from torpub.publish import config
+    from torpub.publish.plan import Plan
 
 
 class Format(StrEnum):
@@ -145,6 +146,8 @@ def sync_command(
     quiet: Quiet = False,
 ) -> None:
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
+    from torpub.publish.sync import Publisher
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     targets = _targets(settings, locals(), targetflags.given(ctx))
@@ -164,6 +167,8 @@ def _targets(
 ) -> list[Target]:
     """The target from --provider and its flags, or else those of torpub.toml;
     sync passes ``locals()``, as it does to settings_from."""
+    from torpub.provider import Target
+
     provider_name, zone = params["provider_name"], params["zone"]
     options: list[str] = params["option"] or []
     if provider_name is None:
@@ -192,6 +197,8 @@ def _provider_options(options: Sequence[str]) -> dict[str, OptionValue]:
 
 
 def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
+    from torpub.publish import render
+
     if output_format is Format.json:
         sys.stdout.write(render.to_json(plan))
     elif output_format is Format.markdown:
