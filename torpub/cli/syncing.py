@@ -14,6 +14,7 @@ from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
+    EXIT_UNHEALTHY,
     OUTPUT,
     TARGET,
     BaseUrl,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from torpub.provider import OptionValue, Target
     from torpub.publish import config
     from torpub.publish.plan import Plan
+    from torpub.publish.sync import Publisher
 
 
 class Format(StrEnum):
@@ -125,12 +127,28 @@ def sync_command(
             "the zone's authoritative servers answer them.",
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="After applying (and --wait), check from the outside that every URL's "
+            "failover works, as `torpub check` does; exit 3 when something is broken.",
+        ),
+    ] = False,
     check_server: Annotated[
         list[str] | None,
         typer.Option(
             "--check-server",
-            help="With --wait: an authoritative server to check, HOST[:PORT]; repeatable "
-            "[default: the provider's name servers].",
+            help="With --wait or --check: an authoritative server to ask, HOST[:PORT]; "
+            "repeatable \\[default: the provider's name servers].",
+        ),
+    ] = None,
+    check_resolver: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check-resolver",
+            help="With --check: a resolver to check through, HOST[:PORT]; repeatable "
+            "\\[default: the system's].",
         ),
     ] = None,
     wait_timeout: Annotated[
@@ -148,6 +166,8 @@ def sync_command(
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
     from torpub.publish.sync import Publisher
 
+    if check and dry_run:
+        raise ConfigError("--check checks what sync applied; for a dry run, run torpub check")
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     targets = _targets(settings, locals(), targetflags.given(ctx))
@@ -160,6 +180,8 @@ def sync_command(
         raise typer.Exit(_dry_run_exit_code(plans, detailed_exitcode))
     servers = check_server or []
     publisher.apply(plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
+    if check:
+        raise typer.Exit(_check(ui, publisher, servers, check_resolver or [], output_format))
 
 
 def _targets(
@@ -207,6 +229,36 @@ def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
         ui.out.print(render.summary(plan), markup=False)
     else:
         ui.out.print(render.to_text(plan, full=ui.verbose > 0), highlight=False)
+
+
+def _check(
+    ui: Ui,
+    publisher: Publisher,
+    servers: Sequence[str],
+    resolvers: Sequence[str],
+    output_format: Format,
+) -> int:
+    """``torpub check`` of what this sync built, after it was applied."""
+    from torpub import check
+    from torpub.check import render
+    from torpub.client.resolve import nameservers
+
+    options = check.CheckOptions(
+        resolvers=nameservers(resolvers),
+        authoritative=nameservers(publisher.nameservers(servers)),
+    )
+    settings = publisher.settings
+    expected = check.expected_from(publisher.last_built, settings.head_ttl, settings.chunk_ttl)
+    report = check.check(expected, options)
+    if output_format is Format.json:
+        text = render.to_json(report, indent=None)  # one more line of JSON Lines
+    elif output_format is Format.markdown:
+        text = render.to_markdown(report)
+    else:
+        text = render.to_text(report, ui.verbose)
+    # Every network string was escaped by the renderer: no markup, no highlighting.
+    ui.out.print(text, end="", markup=False, highlight=False, emoji=False)
+    return EXIT_OK if report.ok else EXIT_UNHEALTHY
 
 
 def _dry_run_exit_code(plans: Sequence[Plan], detailed: bool) -> int:

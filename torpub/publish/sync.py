@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torpub.format.records import Record, TorrentRecords
-from torpub.provider import Provider, Target, open_target
+from torpub.provider import Authoritative, Provider, Target, open_target
 from torpub.publish import build, pipeline, propagation
 from torpub.publish.config import Settings
 from torpub.publish.plan import Plan, Policy
@@ -64,6 +64,8 @@ class Publisher:
 
     def __post_init__(self) -> None:
         self.backends: list[Provider] = [open_target(t) for t in self.targets]
+        # What the last plan() built: the torrents a check after applying expects.
+        self.last_built: tuple[build.Built, ...] = ()
 
     def built(
         self, paths: Sequence[Path], *, write: bool, zones: Sequence[str] = ()
@@ -87,7 +89,15 @@ class Publisher:
     def desired(
         self, paths: Sequence[Path], *, write: bool, zones: Sequence[str] = ()
     ) -> list[TorrentRecords]:
-        return pipeline.desired_records(self.built(paths, write=write, zones=zones), self.settings)
+        self.last_built = tuple(self.built(paths, write=write, zones=zones))
+        return pipeline.desired_records(self.last_built, self.settings)
+
+    def nameservers(self, servers: Sequence[str] = ()) -> tuple[str, ...]:
+        """``servers`` if given, else every authoritative server the backends know."""
+        if servers:
+            return tuple(servers)
+        found = (b.nameservers() for b in self.backends if isinstance(b, Authoritative))
+        return tuple(dict.fromkeys(s for names in found for s in names))
 
     def plan(
         self, paths: Sequence[Path], *, dry_run: bool = False, prune: bool = False
