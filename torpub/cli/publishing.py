@@ -211,8 +211,11 @@ def providers_command(
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """List the DNS backends installed (entry-point group [bold]torpub.providers[/]) and
-    the options each takes (flags of [bold]torpub sync --provider NAME[/])."""
+    """List the DNS backends installed and the options each takes.
+
+    Backends are plug-ins of the entry-point group [bold]torpub.providers[/]; each
+    option is also a flag of [bold]torpub sync --provider NAME[/].
+    """
     from torpub import provider
 
     ui = make_ui(verbose, quiet)
