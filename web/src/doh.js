@@ -22,7 +22,7 @@ const decoder = new TextDecoder()
  * from then on if the endpoint answers GET with anything but a DNS message.
  */
 export class DohClient {
-  constructor (endpoint, { method = 'auto', timeout = 5000, attempts = 2, fetch = globalThis.fetch } = {}) {
+  constructor (endpoint, { method = 'auto', timeout = 5000, attempts = 2, fetch = (...args) => globalThis.fetch(...args) } = {}) {
     if (!endpoint) throw new TypeError('a DoH endpoint URL is required (the doh option)')
     this.endpoint = new URL(endpoint, globalThis.location?.href)
     this.method = method
