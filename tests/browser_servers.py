@@ -137,14 +137,15 @@ def with_cors(config: str) -> str:
     return config.replace(marker, marker + cors, 1)
 
 
-StartMirror = Callable[[Path], WebServer]
+StartMirror = Callable[..., WebServer]
 
 
 @pytest.fixture
 def cors_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartMirror]:
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(root: Path) -> WebServer:
+    def start(root: Path, rate: str | None = None) -> WebServer:
+        """``rate``: nginx's limit_rate per request (e.g. "64k"), for a slow mirror."""
         directory = tmp_path_factory.mktemp("mirror")
         (directory / "tmp").mkdir()
         port = free_port()
@@ -156,7 +157,12 @@ def cors_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartMirro
             text=True,
         ).stdout
         site = directory / "site.conf"
-        site.write_text(with_cors(generated))
+        site_config = with_cors(generated)
+        if rate is not None:
+            site_config = site_config.replace(
+                "    location / {\n", f"    location / {{\n        limit_rate {rate};\n", 1
+            )
+        site.write_text(site_config)
         user = "user root;" if os.geteuid() == 0 else ""
         conf = directory / "nginx.conf"
         conf.write_text(_NGINX_MAIN.format(user=user, dir=directory, site=site))
@@ -195,14 +201,18 @@ class Visit:
     outcome: str
     saved: list[Path]
     display: dict[str, object] | None
+    during: dict[str, object] | None  # with cancel: the display while it was moving
     layout_shift: bool
     screenshot: Path
     console: list[str]
 
 
-def visit(page: str, link: str, directory: Path, timeout: float = 60.0) -> Visit:
+def visit(
+    page: str, link: str, directory: Path, timeout: float = 60.0, cancel: bool = False
+) -> Visit:
     """Open ``page`` in headless Chromium, click ``link`` (a CSS selector), and wait
-    for a saved file or a failure shown by the drop-in."""
+    for a saved file or a failure shown by the drop-in; with ``cancel``, press the
+    display's Cancel button once its bar has moved."""
     downloads = directory / "downloads"
     downloads.mkdir(parents=True)
     screenshot = directory / "display.png"
@@ -213,6 +223,7 @@ def visit(page: str, link: str, directory: Path, timeout: float = 60.0) -> Visit
         "screenshot": str(screenshot),
         "profile": str(directory / "profile"),
         "timeout": int(timeout * 1000),
+        "cancel": cancel,
     }
     done = subprocess.run(
         [find_binary("node"), str(DRIVER), json.dumps(job)],
@@ -228,6 +239,7 @@ def visit(page: str, link: str, directory: Path, timeout: float = 60.0) -> Visit
         outcome=seen["outcome"],
         saved=sorted(p for p in downloads.iterdir() if not p.name.endswith(".crdownload")),
         display=seen["display"],
+        during=seen["during"],
         layout_shift=seen["layoutShift"],
         screenshot=screenshot,
         console=seen["console"],

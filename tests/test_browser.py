@@ -35,7 +35,7 @@ SIZE = 3 << 20
 NAME = "artifact.bin"
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Downloads</title>
-<script src="torpub.min.js" data-doh="{doh}" data-origin-timeout="3000"></script>
+<script src="torpub.min.js" data-doh="{doh}" data-origin-timeout="3000"{extra}></script>
 </head><body>
 <h1>Downloads</h1>
 <p><a id="download" data-torpub href="{url}">{name}</a> (3 MiB)</p>
@@ -67,12 +67,13 @@ def sync(path: Path, base_url: str, mirror: str, zone_file: Path) -> None:
     )
 
 
-def page(tmp_path: Path, serve: StartMirror, doh: str, url: str) -> str:
-    """A download page with the drop-in, on its own origin."""
+def page(tmp_path: Path, serve: StartMirror, doh: str, url: str, extra: str = "") -> str:
+    """A download page with the drop-in, on its own origin; ``extra`` attributes for
+    the script element."""
     root = tmp_path / "page"
     root.mkdir()
     shutil.copy(require_bundle(), root / "torpub.min.js")
-    (root / "index.html").write_text(PAGE.format(doh=doh, url=url, name=NAME))
+    (root / "index.html").write_text(PAGE.format(doh=doh, url=url, name=NAME, extra=extra))
     return serve(root).url("index.html")
 
 
@@ -90,17 +91,19 @@ def dead_origin_setup(
     dnsdist: StartDnsdist,
     cors_mirror: StartMirror,
     publish: bool = True,
+    rate: str | None = None,
+    extra: str = "",
 ) -> tuple[Path, str, str]:
     """The artifact, published with the mirror as web seed, its origin a closed port;
     the page's URL and the dead URL."""
     path = artifact(tmp_path)
-    mirror = cors_mirror(tmp_path / "site")
+    mirror = cors_mirror(tmp_path / "site", rate=rate)
     base = f"http://{LOCAL_HOST}:{closed_port()}/pub/"
     if publish:
         sync(path, base, mirror.url("pub/"), zone_file)
     server = named(LOCAL_ZONE, zone_file)
     doh = dnsdist(server.port)
-    return path, page(tmp_path, cors_mirror, doh, base + NAME), base + NAME
+    return path, page(tmp_path, cors_mirror, doh, base + NAME, extra), base + NAME
 
 
 def tamper_chunk_zero(zone_file: Path) -> None:
@@ -202,3 +205,40 @@ def test_nothing_published_is_the_links_ordinary_failure_explained(
     assert seen.display is not None and seen.display["visible"]
     text = str(seen.display["text"])
     assert "did not answer" in text and f"no torrent is published for {url}" in text
+
+
+def test_the_progress_display_moves_and_cancel_stops_the_download(
+    tmp_path: Path,
+    named: StartNamed,
+    zone_file: Path,
+    dnsdist: StartDnsdist,
+    cors_mirror: StartMirror,
+) -> None:
+    _, page_url, _ = dead_origin_setup(tmp_path, named, zone_file, dnsdist, cors_mirror, rate="64k")
+    seen = visit(page_url, "#download", tmp_path / "browser", cancel=True)
+    during = seen.during
+    assert during is not None and during["visible"], explain(seen)
+    bar = during["bar"]
+    assert isinstance(bar, dict) and 0 < int(bar["valuenow"]) < 100
+    assert during["text"] == "Downloading over BitTorrent…"
+    width, height = png_size(seen.screenshot)
+    assert width > 100 and height > 20
+    assert seen.outcome == "failed", explain(seen)
+    assert seen.display is not None and seen.display["text"] == "Download cancelled."
+    assert seen.saved == []
+
+
+def test_answers_without_dnssec_are_refused_when_the_page_requires_it(
+    tmp_path: Path,
+    named: StartNamed,
+    zone_file: Path,
+    dnsdist: StartDnsdist,
+    cors_mirror: StartMirror,
+) -> None:
+    _, page_url, url = dead_origin_setup(
+        tmp_path, named, zone_file, dnsdist, cors_mirror, extra=" data-require-dnssec"
+    )
+    seen = visit(page_url, "#download", tmp_path / "browser")
+    assert seen.outcome == "failed", explain(seen)
+    assert seen.display is not None
+    assert f"the records for {url} were not DNSSEC-validated" in str(seen.display["text"])
