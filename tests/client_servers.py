@@ -8,7 +8,8 @@ Import the fixtures into a test module to use them:
 - ``release(directory, size, webseeds)``: a random file and its .torrent bytes.
 - ``nginx``: ``nginx(root, torrent_aware=…, status=…)`` serves ``root``; torrent-aware,
   it implements record-format §6 (the torrent for a request that accepts one);
-  with ``status`` it answers every request with that status (an origin in trouble).
+  with ``status`` it answers every request with that status (an origin in trouble);
+  ``directives`` go into its location block (e.g. ``max_ranges 0;``).
 - ``seeder``: ``seeder(torrent, directory)`` seeds with libtorrent; returns its port.
 - ``closed_port()``: a port nothing listens on (an origin that is down).
 """
@@ -127,6 +128,7 @@ http {{
         location / {{
             add_header Vary "Accept, Accept-Encoding" always;
             add_header Link "<http://$http_host$uri.torrent>; rel=describedby; type=\\"application/x-bittorrent\\"";
+            {directives}
             {action}
         }}
     }}
@@ -155,7 +157,9 @@ StartNginx = Callable[..., WebServer]
 def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartNginx]:
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(root: Path, *, torrent_aware: bool = False, status: int | None = None) -> WebServer:
+    def start(
+        root: Path, *, torrent_aware: bool = False, status: int | None = None, directives: str = ""
+    ) -> WebServer:
         directory = tmp_path_factory.mktemp("nginx")
         (directory / "tmp").mkdir()
         port = free_port()
@@ -165,7 +169,9 @@ def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartNginx]:
             action = f"return {status};"
         # As root, nginx's workers would drop to nobody and not reach pytest's tmp dirs.
         user = "user root;" if os.geteuid() == 0 else ""
-        text = _NGINX_CONF.format(user=user, dir=directory, port=port, root=root, action=action)
+        text = _NGINX_CONF.format(
+            user=user, dir=directory, port=port, root=root, action=action, directives=directives
+        )
         conf.write_text(text)
         with (directory / "stderr.log").open("wb") as stderr:
             process = subprocess.Popen(

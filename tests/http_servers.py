@@ -4,7 +4,8 @@ torrent negotiation (record format §6), for the shared case table.
 Import the fixture into a test module: ``from http_servers import http_server``.
 
 - ``http_server``: module-scoped and parametrised over :data:`KINDS`; each is a
-  :class:`HttpServer` serving a fresh :class:`Tree` at ``/pub/``:
+  :class:`HttpServer` serving a fresh :class:`Tree` at ``/pub/``
+  (``cors_server``: the same with ``--cors``, for each of :data:`CORS_ORIGINS`):
   - ``nginx``: ``nginx -p DIR -c DIR/nginx.conf`` with a minimal main config that
     includes the exact output of ``torpub server-config nginx``;
   - ``apache``: ``apache2 -DFOREGROUND`` with its own ServerRoot, including the
@@ -20,8 +21,10 @@ A missing server binary fails these tests loudly: they exist to run it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import re
 import shutil
 import socket
 import socketserver
@@ -42,6 +45,7 @@ from torpub.http.wsgi import TorrentMiddleware
 from torpub.publish import build
 
 KINDS = ("nginx", "apache", "asgi", "wsgi")
+CORS_ORIGINS = ("*", "https://app.example")
 MOUNT = "/pub/"
 STARTUP_TIMEOUT = 20.0
 APACHE_MODULES = (
@@ -65,7 +69,10 @@ class Tree:
 
     ARTIFACT = "artifact.bin"  # 300 KiB-odd, with a torrent
     AWKWARD = "sub/100% sure?.bin"  # a name that needs percent-encoding, with a torrent
+    QUOTED = 'sub/say "ü".bin'  # a name a quoted-string cannot hold, with a torrent
     PLAIN = "plain.txt"  # no torrent beside it
+    DOT_FILE = ".env"  # never published, never served
+    IN_DOT_DIR = ".git/config"
 
     def file(self, relpath: str) -> bytes:
         return (self.root / relpath).read_bytes()
@@ -79,10 +86,16 @@ def make_tree(root: Path, base_url: str) -> Tree:
     (root / "sub").mkdir(parents=True)
     (root / Tree.ARTIFACT).write_bytes(rng.randbytes(300 * 1024 + 123))
     (root / Tree.AWKWARD).write_bytes(rng.randbytes(5000))
+    (root / Tree.QUOTED).write_bytes(rng.randbytes(3000))
     (root / Tree.PLAIN).write_text("no torrent for this one\n")
     settings = build.BuildSettings(base_url=base_url, piece_size=16 << 10)
     build.build(build.scan([root], settings), settings)
     (root / f"{Tree.PLAIN}.torrent").unlink()
+    # Written after the build, which skips them; a .torrent beside one too.
+    for secret in (Tree.DOT_FILE, Tree.IN_DOT_DIR):
+        (root / secret).parent.mkdir(exist_ok=True)
+        (root / secret).write_text("SECRET=not for the web\n")
+        (root / f"{secret}.torrent").write_bytes((root / f"{Tree.ARTIFACT}.torrent").read_bytes())
     for path in [root, *root.rglob("*")]:  # Apache's workers run as www-data
         path.chmod(0o755 if path.is_dir() else 0o644)
     return Tree(root, base_url)
@@ -95,12 +108,22 @@ class HttpServer:
     port: int
     stop: Callable[[], None]
     log_files: list[Path] = field(default_factory=list)
+    cors: str | None = None  # the --cors origin it was started with
 
     def url(self, relpath: str) -> str:
         return build.artifact_url(self.tree.base_url, relpath)
 
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.log_files if p.exists())
+
+
+def part_of(data: bytes, content_range: str) -> bytes:
+    """The bytes a 206's Content-Range names, after checking it against the file."""
+    found = re.fullmatch(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)", content_range)
+    assert found, content_range
+    start, end, size = (int(g) for g in found.groups())
+    assert size == len(data) and start <= end < size
+    return data[start : end + 1]
 
 
 def find_binary(name: str, package: str) -> str:
@@ -119,7 +142,11 @@ def free_port() -> int:
         return port
 
 
-def server_config(kind: str, tree: Tree, port: int) -> str:
+def _cors_flag(cors: str | None) -> list[str]:
+    return [] if cors is None else ["--cors", cors]
+
+
+def server_config(kind: str, tree: Tree, port: int, cors: str | None = None) -> str:
     """The exact output of ``torpub server-config KIND``."""
     result = subprocess.run(
         [
@@ -132,6 +159,7 @@ def server_config(kind: str, tree: Tree, port: int) -> str:
             MOUNT,
             "--listen",
             f"127.0.0.1:{port}",
+            *_cors_flag(cors),
         ],
         capture_output=True,
         text=True,
@@ -161,14 +189,14 @@ def _nginx_main(directory: Path, generated: Path) -> str:
     )
 
 
-def _start_nginx(tree: Tree, port: int, directory: Path) -> HttpServer:
+def _start_nginx(tree: Tree, port: int, directory: Path, cors: str | None) -> HttpServer:
     nginx = find_binary("nginx", "nginx")
     generated = directory / "torpub.conf"
-    generated.write_text(server_config("nginx", tree, port))
+    generated.write_text(server_config("nginx", tree, port, cors))
     conf = directory / "nginx.conf"
     conf.write_text(_nginx_main(directory, generated))
     command = [nginx, "-p", str(directory), "-c", str(conf), "-g", "daemon off;"]
-    return _start_process("nginx", tree, port, command, directory / "error.log")
+    return _start_process("nginx", tree, port, command, directory / "error.log", cors)
 
 
 def _apache_main(directory: Path, generated: Path) -> str:
@@ -189,23 +217,35 @@ def _apache_main(directory: Path, generated: Path) -> str:
     )
 
 
-def _start_apache(tree: Tree, port: int, directory: Path) -> HttpServer:
+def _start_apache(tree: Tree, port: int, directory: Path, cors: str | None) -> HttpServer:
     apache = find_binary("apache2", "apache2")
     generated = directory / "torpub.conf"
-    generated.write_text(server_config("apache", tree, port))
+    generated.write_text(server_config("apache", tree, port, cors))
     conf = directory / "httpd.conf"
     conf.write_text(_apache_main(directory, generated))
     command = [apache, "-f", str(conf), "-DFOREGROUND"]
-    return _start_process("apache", tree, port, command, directory / "error.log")
+    return _start_process("apache", tree, port, command, directory / "error.log", cors)
 
 
-def _start_asgi(tree: Tree, port: int, directory: Path) -> HttpServer:
+def _start_asgi(tree: Tree, port: int, directory: Path, cors: str | None) -> HttpServer:
+    return start_serve(tree, port, directory, cors)
+
+
+def start_serve(
+    tree: Tree, port: int, directory: Path, cors: str | None = None, *, unprivileged: bool = False
+) -> HttpServer:
+    """``torpub serve``; ``unprivileged``: without root's power to read any file,
+    as a server that dropped its privileges runs."""
     command = [*CLI, "serve", str(tree.root), "--port", str(port), "--base-url", tree.base_url]
-    return _start_process("asgi", tree, port, command, directory / "serve.log")
+    if unprivileged and os.geteuid() == 0:
+        setpriv = find_binary("setpriv", "util-linux")
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+    command += _cors_flag(cors)
+    return _start_process("asgi", tree, port, command, directory / "serve.log", cors)
 
 
 def _start_process(
-    kind: str, tree: Tree, port: int, command: list[str], log_file: Path
+    kind: str, tree: Tree, port: int, command: list[str], log_file: Path, cors: str | None
 ) -> HttpServer:
     output = log_file.with_suffix(".out")
     with output.open("wb") as out:
@@ -220,7 +260,7 @@ def _start_process(
                 process.kill()
                 process.wait()
 
-    server = HttpServer(kind, tree, port, stop, [log_file, output])
+    server = HttpServer(kind, tree, port, stop, [log_file, output], cors)
     _wait_until_serving(server, process.poll)
     return server
 
@@ -234,8 +274,8 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def _start_wsgi(tree: Tree, port: int, directory: Path) -> HttpServer:
-    app = TorrentMiddleware(tree.root, mount=MOUNT)
+def _start_wsgi(tree: Tree, port: int, directory: Path, cors: str | None) -> HttpServer:
+    app = TorrentMiddleware(tree.root, mount=MOUNT, cors=cors)
     try:
         httpd = make_server(
             "127.0.0.1", port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
@@ -250,7 +290,7 @@ def _start_wsgi(tree: Tree, port: int, directory: Path) -> HttpServer:
         httpd.server_close()
         thread.join(10)
 
-    server = HttpServer("wsgi", tree, port, stop)
+    server = HttpServer("wsgi", tree, port, stop, cors=cors)
     _wait_until_serving(server, lambda: None)
     return server
 
@@ -274,7 +314,7 @@ def _wait_until_serving(server: HttpServer, exited: Callable[[], int | None]) ->
     pytest.fail(f"{server.kind} did not serve within {STARTUP_TIMEOUT} s:\n{server.log()}")
 
 
-_STARTERS: dict[str, Callable[[Tree, int, Path], HttpServer]] = {
+_STARTERS: dict[str, Callable[[Tree, int, Path, str | None], HttpServer]] = {
     "nginx": _start_nginx,
     "apache": _start_apache,
     "asgi": _start_asgi,
@@ -284,28 +324,54 @@ _STARTERS: dict[str, Callable[[Tree, int, Path], HttpServer]] = {
 
 @pytest.fixture(scope="module", params=KINDS)
 def http_server(request: pytest.FixtureRequest) -> Iterator[HttpServer]:
-    kind: str = request.param
-    top = Path(tempfile.mkdtemp(prefix=f"torpub-http-{kind}-"))
-    top.chmod(0o755)
-    try:
-        server = _start(kind, top)
+    yield from _serving(request.param, None)
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(k, o) for k in KINDS for o in CORS_ORIGINS],
+    ids=[f"{k}-{'any' if o == '*' else 'one'}" for k in KINDS for o in CORS_ORIGINS],
+)
+def cors_server(request: pytest.FixtureRequest) -> Iterator[HttpServer]:
+    kind, origin = request.param
+    yield from _serving(kind, origin)
+
+
+def _serving(kind: str, cors: str | None) -> Iterator[HttpServer]:
+    with served_tree(kind) as top:
+        server = _start(kind, top, cors)
         try:
             yield server
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def served_tree(kind: str) -> Iterator[Path]:
+    """A world-readable directory for the tree and the server's files."""
+    top = Path(tempfile.mkdtemp(prefix=f"torpub-http-{kind}-"))
+    top.chmod(0o755)
+    try:
+        yield top
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
 
-def _start(kind: str, top: Path) -> HttpServer:
+def start_on_free_port(
+    top: Path, start: Callable[[Tree, int, Path], HttpServer], kind: str
+) -> HttpServer:
     for attempt in range(3):  # another process may take the probed port first
         port = free_port()
         tree = make_tree(top / f"pub{attempt}", f"http://127.0.0.1:{port}{MOUNT}")
         directory = top / f"server{attempt}"
         directory.mkdir()
         try:
-            return _STARTERS[kind](tree, port, directory)
+            return start(tree, port, directory)
         except _Exited as e:
             if "in use" not in str(e):
                 pytest.fail(f"{kind} exited while starting:\n{e}")
     pytest.fail(f"{kind} could not bind a free port in 3 attempts")
+
+
+def _start(kind: str, top: Path, cors: str | None) -> HttpServer:
+    return start_on_free_port(top, lambda t, p, d: _STARTERS[kind](t, p, d, cors), kind)

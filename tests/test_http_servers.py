@@ -4,15 +4,17 @@ middleware on loopback, so that the four cannot drift apart (record format §6).
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import libtorrent as lt  # type: ignore[import-untyped]
 import pytest
-from http_servers import KINDS, HttpServer, Tree, http_server, make_tree
+from http_servers import KINDS, HttpServer, Tree, http_server, make_tree, part_of
 
 from torpub.cli import main
 from torpub.http import asgi, static, wsgi
@@ -21,6 +23,7 @@ from torpub.http.negotiate import TORRENT_TYPE, torrent_url_path
 __all__ = ["http_server"]  # the fixture, imported for pytest
 
 FILE, TORRENT, TORRENT_URL = "file", "torrent", "torrent URL"
+PART, MISSING = "part of the file", "404"
 SERVERS = frozenset(KINDS)
 WEB_SEED_TIMEOUT = 60.0
 
@@ -30,7 +33,9 @@ class Case:
     name: str
     relpath: str
     headers: dict[str, str]
-    expect: str  # FILE, TORRENT (negotiated) or TORRENT_URL (the .torrent's own URL)
+    # FILE, TORRENT (negotiated), TORRENT_URL (the .torrent's own URL), PART
+    # (206 with the bytes the Range names) or MISSING
+    expect: str
     # Servers that answer otherwise, as docs/http.md says they do.
     otherwise: frozenset[str] = field(default_factory=frozenset)
 
@@ -70,6 +75,40 @@ CASES = [
     Case("a name to percent-encode", Tree.AWKWARD, {"Accept-Encoding": "torrent"}, TORRENT),
     Case("a name to percent-encode, plain", Tree.AWKWARD, {}, FILE),
     Case("the .torrent's own URL", f"{Tree.ARTIFACT}.torrent", {}, TORRENT_URL),
+    Case("a name a quoted-string cannot hold", Tree.QUOTED, {"Accept": TORRENT_TYPE}, TORRENT),
+    # A web seed's own Range requests carry its torrent signal too (record format §6).
+    Case(
+        "Range with torrent in Accept-Encoding",
+        Tree.ARTIFACT,
+        {"Accept-Encoding": "gzip, torrent", "Range": "bytes=0-16383"},
+        PART,
+    ),
+    Case(
+        "Range with torrent type",
+        Tree.ARTIFACT,
+        {"Accept": TORRENT_TYPE, "Range": "bytes=-5"},
+        PART,
+    ),
+    Case(
+        "Range with both signals, as aria2 sends",
+        Tree.ARTIFACT,
+        {
+            "Accept": f"{TORRENT_TYPE}, */*",
+            "Accept-Encoding": "deflate, gzip, torrent",
+            "Range": "bytes=16384-32767",
+        },
+        PART,
+    ),
+    Case(
+        "Range on an awkward name",
+        Tree.AWKWARD,
+        {"Accept-Encoding": "torrent", "Range": "bytes=10-"},
+        PART,
+    ),
+    Case("a dot-file", Tree.DOT_FILE, {}, MISSING),
+    Case("a dot-file, torrent asked", Tree.DOT_FILE, {"Accept-Encoding": "torrent"}, MISSING),
+    Case("a dot-file's .torrent", f"{Tree.DOT_FILE}.torrent", {}, MISSING),
+    Case("in a dot-directory", Tree.IN_DOT_DIR, {}, MISSING),
 ]
 
 
@@ -91,7 +130,11 @@ def test_negotiation(http_server: HttpServer, case: Case) -> None:
     expect = case.expect
     if http_server.kind in case.otherwise:
         expect = FILE if expect == TORRENT else TORRENT
-    assert response.status_code == 200, http_server.log()
+    if expect == MISSING:
+        assert response.status_code == 404
+        assert b"SECRET" not in response.content
+        return
+    assert response.status_code == (206 if expect == PART else 200), http_server.log()
     assert "content-encoding" not in response.headers
     has_torrent = (tree.root / f"{case.relpath}.torrent").exists()
     if expect == TORRENT_URL:
@@ -107,12 +150,34 @@ def test_negotiation(http_server: HttpServer, case: Case) -> None:
     if expect == TORRENT:
         name = case.relpath.rsplit("/", 1)[-1]
         assert response.headers["content-type"] == TORRENT_TYPE
-        assert response.headers["content-disposition"] == f'attachment; filename="{name}.torrent"'
+        assert _attachment_name(response.headers["content-disposition"]) == f"{name}.torrent"
         assert response.content == tree.torrent(case.relpath)
+        return
+    assert response.headers["content-type"] != TORRENT_TYPE
+    assert "content-disposition" not in response.headers
+    data = tree.file(case.relpath)
+    if expect == PART:
+        assert response.content == part_of(data, response.headers["content-range"])
     else:
-        assert response.headers["content-type"] != TORRENT_TYPE
-        assert "content-disposition" not in response.headers
-        assert response.content == tree.file(case.relpath)
+        assert response.content == data
+
+
+# RFC 6266 with RFC 8187: a quoted name that needs no escapes, an encoded one, or both.
+_DISPOSITION = re.compile(
+    r"attachment"
+    r"(?:; filename=\"(?P<plain>[ !#-\[\]-~]*)\")?"
+    r"(?:; filename\*=UTF-8''(?P<encoded>(?:[!#$&+.^_`|~0-9A-Za-z-]|%[0-9A-F]{2})+))?",
+    re.ASCII,
+)
+
+
+def _attachment_name(value: str) -> str | None:
+    """The file name a Content-Disposition value gives, after checking its syntax."""
+    found = _DISPOSITION.fullmatch(value)
+    assert found, f"not a valid Content-Disposition: {value!r}"
+    if found["encoded"]:
+        return unquote(found["encoded"], errors="strict")
+    return found["plain"]
 
 
 def test_range_gives_the_part(http_server: HttpServer) -> None:
@@ -176,6 +241,17 @@ def test_if_modified_since_gives_304(http_server: HttpServer) -> None:
 
 def test_missing_file_is_404(http_server: HttpServer) -> None:
     assert httpx.get(http_server.url("nothing.bin")).status_code == 404
+
+
+def test_no_cors_unless_asked(http_server: HttpServer) -> None:
+    url = http_server.url(Tree.ARTIFACT)
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    for response in (
+        httpx.get(url, headers={"Origin": "https://app.example"}),
+        httpx.options(url, headers=preflight),
+    ):
+        assert "access-control-allow-origin" not in response.headers
+        assert response.status_code != 204
 
 
 def test_libtorrent_downloads_from_the_web_seed(http_server: HttpServer, tmp_path: Path) -> None:
@@ -279,6 +355,33 @@ def test_wrapped_app_leaves_torrents_to_the_middleware(tree: Tree, wrap: Any, ge
     assert response.content == tree.torrent(Tree.ARTIFACT)
     assert response.headers["content-type"] == TORRENT_TYPE
     assert get(app, "/pub/artifact.bin.torrent").content == tree.torrent(Tree.ARTIFACT)
+
+
+CORS_WRAPPERS = [
+    pytest.param(
+        lambda root: wsgi.TorrentMiddleware(root, mount="/pub", app=_inner_wsgi, cors="*"),
+        _wsgi_get,
+        id="wsgi",
+    ),
+    pytest.param(
+        lambda root: asgi.TorrentMiddleware(root, mount="/pub", app=_inner_asgi, cors="*"),
+        _asgi_get,
+        id="asgi",
+    ),
+]
+
+
+@pytest.mark.parametrize(("wrap", "get"), CORS_WRAPPERS)
+def test_wrapped_app_gets_cors_under_the_mount(tree: Tree, wrap: Any, get: Any) -> None:
+    app = wrap(tree.root)
+    response = get(app, "/pub/artifact.bin", origin="https://app.example")
+    assert response.content == b"from the app"
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = get(app, "/pub/artifact.bin", "OPTIONS", access_control_request_method="GET")
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-headers"] == "Range"
+    elsewhere = get(app, "/elsewhere", "OPTIONS", access_control_request_method="GET")
+    assert elsewhere.content == b"from the app"
 
 
 @pytest.mark.parametrize(("wrap", "get"), WRAPPERS)

@@ -83,12 +83,12 @@ def test_parse_keeps_weights_in_thousandths() -> None:
 
 
 def test_no_torrent_means_the_file_and_no_headers() -> None:
-    answer = negotiate.negotiate("/pub/a.iso", False, TORRENT_TYPE, "torrent")
+    answer = negotiate.negotiate("/pub/a.iso", False, TORRENT_TYPE, "torrent", None)
     assert answer == negotiate.Answer(torrent=False, headers=())
 
 
 def test_torrent_answer_headers() -> None:
-    answer = negotiate.negotiate("/pub/my file.iso", True, None, "gzip, torrent")
+    answer = negotiate.negotiate("/pub/my file.iso", True, None, "gzip, torrent", None)
     assert answer.torrent
     assert dict(answer.headers) == {
         "Content-Type": TORRENT_TYPE,
@@ -99,8 +99,18 @@ def test_torrent_answer_headers() -> None:
     assert "Content-Encoding" not in dict(answer.headers)
 
 
+@pytest.mark.parametrize("range_header", ["bytes=0-", "bytes=0-16383", "bytes=-1", "junk"])
+def test_a_range_request_never_gets_the_torrent(range_header: str) -> None:
+    """Web seeds send their torrent signal with their Range requests (record format §6)."""
+    answer = negotiate.negotiate("/pub/a.iso", True, TORRENT_TYPE, "gzip, torrent", range_header)
+    assert not answer.torrent
+    assert dict(answer.headers) == dict(
+        negotiate.negotiate("/pub/a.iso", True, None, None, None).headers
+    )
+
+
 def test_file_answer_headers() -> None:
-    answer = negotiate.negotiate("/pub/a.iso", True, "*/*", "gzip")
+    answer = negotiate.negotiate("/pub/a.iso", True, "*/*", "gzip", None)
     assert not answer.torrent
     assert dict(answer.headers) == {
         "Vary": "Accept, Accept-Encoding",
@@ -115,6 +125,14 @@ def test_content_disposition_of_awkward_names() -> None:
     assert content_disposition("ü.torrent") == (
         "attachment; filename=\"_.torrent\"; filename*=UTF-8''%C3%BC.torrent"
     )
+
+
+@given(st.text(max_size=40))
+def test_servers_quote_exactly_the_names_the_middleware_quotes(name: str) -> None:
+    """serverconfig.PLAIN_NAME decides for nginx and Apache what
+    content_disposition decides for the middleware: a plain quoted name."""
+    plain = re.fullmatch(serverconfig.PLAIN_NAME.strip("^$"), name) is not None
+    assert plain == (content_disposition(name) == f'attachment; filename="{name}"')
 
 
 # --- Properties --------------------------------------------------------------
@@ -188,5 +206,5 @@ def test_case_does_not_matter(accept: str, accept_encoding: str) -> None:
 
 @given(st.text(max_size=60), st.text(max_size=60))
 def test_any_header_gets_an_answer(accept: str, accept_encoding: str) -> None:
-    answer = negotiate.negotiate("/a", True, accept, accept_encoding)
+    answer = negotiate.negotiate("/a", True, accept, accept_encoding, None)
     assert [name for name, _ in answer.headers][-2:] == ["Vary", "Link"]

@@ -7,11 +7,20 @@ import os
 import tempfile
 from pathlib import Path
 
+_TEMP_SUFFIX = ".torpub-tmp"
+_TEMP_RANDOM = 8  # the characters mkstemp puts between prefix and suffix
+
 
 def temp_path_for(path: Path) -> tuple[int, Path]:
     """An open temp file beside ``path`` (same file system, so rename is atomic)."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".torpub-tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TEMP_SUFFIX, dir=path.parent)
     return fd, Path(name)
+
+
+def temp_name_length(path: Path) -> int:
+    """Bytes in the name of the temp file beside ``path``: longer than ``path``'s own,
+    so it is what overflows NAME_MAX first."""
+    return len(os.fsencode(f".{path.name}.")) + _TEMP_RANDOM + len(_TEMP_SUFFIX)
 
 
 def write_atomic(path: Path, data: bytes, *, keep_from: Path | None = None) -> None:

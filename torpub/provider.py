@@ -8,6 +8,8 @@ built-in ones too) and are imported only when used.
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -47,6 +49,25 @@ class Target:
         unknown = sorted(set(self.options) - set(known))
         if unknown:
             raise ConfigError(f"the {self.provider} provider has no option {unknown[0]!r}")
+
+
+def number_option(
+    target: Target, key: str, *, what: str = "a number", whole: bool = False, zero: bool = False
+) -> float | None:
+    """Option ``key`` as a finite number above 0 (or from 0 with ``zero``), a whole
+    one with ``whole``; None when it is not set. The one place backends coerce a
+    number, so ``nan``, ``inf`` and ``1e999`` are refused alike, in one line."""
+    value = target.options.get(key)
+    if value is None:
+        return None
+    number: float | None = None
+    if not isinstance(value, bool):
+        with contextlib.suppress(ValueError):
+            number = int(str(value)) if whole else float(str(value))
+    if number is None or not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        bound = "0 or more" if zero else "above 0"
+        raise ConfigError(f"{target.provider} option {key} must be {what} ({bound}), not {value!r}")
+    return number
 
 
 @runtime_checkable

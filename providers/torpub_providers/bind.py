@@ -99,12 +99,15 @@ class BindProvider:
         zone = self._zone_of(text)
         check_plan_zone(plan, zone)
         records = apply_changes(self._block_records(text, zone), plan, path)
-        self._refuse_collisions(zone, text, written_names(plan.changes))
         with _naming(path):
             new_text, serial = zonefile.raise_serial(
                 zonefile.with_block(text, records), self._today()
             )
-        self._replace(zone, text, new_text)
+        try:  # both stage temp files beside the zone file
+            self._refuse_collisions(zone, text, written_names(plan.changes))
+            self._replace(zone, text, new_text)
+        except OSError as e:  # e.g. a directory torpub's user may not write
+            raise ProviderError(NAME, f"cannot write {path}: {e.strerror or e}") from e
         self._reload(serial)
 
     def _read(self) -> str:

@@ -32,6 +32,7 @@ from torpub.format.names import LABEL
 from torpub.format.records import Record
 from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
 from torpub.publish.plan import Action, Change, Plan
+from torpub.redaction import reason
 
 NAME = "octodns"
 _OPTIONS = {"octodns_config", "octodns_target"}
@@ -156,7 +157,9 @@ class OctodnsClient:
             except TorpubError:
                 raise
             except Exception as e:
-                message = redact(f"{type(e).__name__}: {e}", self._secrets)
+                # Short and with credential-like fields cut too: an octoDNS provider's
+                # error may quote the API's answer, which may echo the request.
+                message = reason(redact(f"{type(e).__name__}: {e}", self._secrets))
                 where = getattr(self, "target", None)
                 prefix = f"{where}: " if where else ""
                 # from None: the original's text, in a traceback, could carry a secret.

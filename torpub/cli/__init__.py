@@ -1,7 +1,8 @@
 """The ``torpub`` command: flags in, one line per error out, exit codes in one place.
 
 Exit codes: 0 done (or no changes), 1 error, 2 changes pending (only with
-``--dry-run --detailed-exitcode``), 64 usage error, 130 interrupted.
+``--dry-run --detailed-exitcode``), 3 published but unhealthy (``check``), 64 usage
+error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from torpub import __version__
+from torpub.cli import checking as checking
 from torpub.cli import exporting as exporting
 from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
@@ -27,12 +28,24 @@ from torpub.cli.app import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_UNHEALTHY,
     EXIT_USAGE,
     app,
 )
 from torpub.errors import TorpubError
+from torpub.redaction import redact
+from torpub.terminal import markup
 
-__all__ = ["EXIT_CHANGES", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+__all__ = [
+    "EXIT_CHANGES",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNHEALTHY",
+    "EXIT_USAGE",
+    "app",
+    "main",
+]
 
 # Each module registers its commands as it is imported; --help lists them in the
 # order of the job instead (a command not named here comes last).
@@ -40,6 +53,7 @@ _COMMAND_ORDER = (
     "build",
     "zone",
     "sync",
+    "check",
     "init",
     "providers",
     "export",
@@ -69,11 +83,16 @@ def _main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code (the one place that does)."""
-    err = Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
     try:
         result = app(args=argv, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
-        err.print(f"[bold red]torpub: error:[/] {escape(_one_line(e))}", highlight=False)
+        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
+        return EXIT_ERROR
+    except (OSError, UnicodeError) as e:
+        # The file system or the network failing where no caller said what it meant:
+        # still one line, never a traceback.
+        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         err.print("torpub: interrupted")
@@ -83,13 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if callable(show):
             show()
         else:
-            err.print(f"torpub: {escape(e.format_message())}", highlight=False)
+            err.print(f"torpub: {markup(e.format_message())}")
         return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
 
 
 def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())
+    """The error as one line of markup: credentials cut out before the lines are
+    joined (a header's value ends at its line), then escaped for the terminal."""
+    text = redact(str(error) or type(error).__name__)
+    return markup(" ".join(text.split()))
 
 
 if __name__ == "__main__":

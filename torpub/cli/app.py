@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from rich.progress import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
+# torpub check: published, but something a failover needs is broken.
+EXIT_UNHEALTHY = 3
 
 app = typer.Typer(
     name="torpub",
@@ -136,6 +139,13 @@ Owner = Annotated[
 ]
 
 
+def finite(value: float) -> float:
+    """A float flag's check: click takes ``nan`` and ``inf`` as numbers."""
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
 @dataclass(frozen=True)
 class Ui:
     """Where output goes: results on stdout, progress and notes on stderr."""
@@ -167,4 +177,8 @@ class Ui:
 
 
 def make_ui(verbose: int, quiet: bool) -> Ui:
-    return Ui(Console(soft_wrap=True), Console(stderr=True, soft_wrap=True), verbose, quiet)
+    # No emoji codes and no highlighting: names from files and the network print as
+    # they are (escaped by torpub.terminal), never as ``:fire:`` turned into 🔥.
+    out = Console(soft_wrap=True, emoji=False, highlight=False)
+    err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    return Ui(out, err, verbose, quiet)

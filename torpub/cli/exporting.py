@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from torpub import atomic
 from torpub.cli.app import (
@@ -39,6 +38,7 @@ from torpub.format.records import Record, TorrentRecords
 from torpub.publish import octodns_yaml
 from torpub.publish import pipeline as publish
 from torpub.publish.plan import Policy, build_plan
+from torpub.terminal import markup
 
 
 class ExportFormat(StrEnum):
@@ -107,7 +107,7 @@ def export_command(
         return
     atomic.write_atomic(path, text.encode("utf-8"))
     ui.note(
-        f"wrote {escape(str(path))}: {len(plan.changes)} changes for zone {origin}",
+        f"wrote {markup(str(path))}: {len(plan.changes)} changes for zone {markup(origin)}",
     )
 
 

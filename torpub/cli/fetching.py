@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,10 +20,11 @@ from rich.progress import (
 )
 
 from torpub import atomic
-from torpub.cli.app import Quiet, Ui, Verbose, app, make_ui
-from torpub.client import download, fetch
+from torpub.cli.app import Quiet, Ui, Verbose, app, finite, make_ui
+from torpub.client import download, fetch, output
 from torpub.client.resolve import Resolved, ResolveOptions, nameservers, resolve
-from torpub.errors import ConfigError
+from torpub.errors import ConfigError, DownloadError
+from torpub.terminal import markup
 
 CLIENT = "Client"
 
@@ -66,7 +66,12 @@ def resolve_command(
     url: Annotated[str, typer.Argument(help="The artifact's URL.", show_default=False)],
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write the .torrent here instead of a summary."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the .torrent to this file, replacing it, instead of a summary;"
+            " into a directory as <URL's file name>.torrent, never replacing one.",
+        ),
     ] = None,
     resolvers: Resolvers = None,
     require_dnssec: RequireDnssec = False,
@@ -84,10 +89,17 @@ def resolve_command(
                 f"DNS publishes only an info-hash for {url}: {resolved.magnet};"
                 " `torpub get --torrent-only` asks peers for the torrent"
             )
-        atomic.write_atomic(out, resolved.payload)
-        ui.note(f"wrote {escape(str(out))} ({len(resolved.payload)} bytes)")
+        path = output.torrent_file(out, url)
+        if path != out:
+            output.refuse_existing(path)
+        try:
+            atomic.write_atomic(path, resolved.payload)
+        except OSError as e:
+            raise DownloadError(str(path), f"cannot write it ({e.strerror})") from None
+        ui.note(f"wrote {markup(str(path))} ({len(resolved.payload)} bytes)")
     if as_json:
-        ui.out.print_json(json.dumps(summary(resolved)))
+        # ASCII only: a control or bidi character in a name stays a \u escape.
+        ui.out.print_json(json.dumps(summary(resolved)), ensure_ascii=True)
     elif out is None:
         _print_summary(ui, resolved)
 
@@ -126,24 +138,47 @@ def _print_summary(ui: Ui, resolved: Resolved) -> None:
     rows += [("magnet", resolved.magnet), ("DNSSEC", validated)]
     rows += [("records", f"{resolved.head.n} chunks, {resolved.head.length} bytes")]
     for label, value in rows:
-        ui.out.print(f"[bold]{label:>10}[/]  {escape(value)}", highlight=False)
+        ui.out.print(f"[bold]{label:>10}[/]  {markup(value)}", highlight=False)
 
 
 @app.command("get")
 def get_command(
     url: Annotated[str, typer.Argument(help="The artifact's URL.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to download into.")] = Path(
-        "."
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Directory to download into; the file is named by the URL's last path"
+            " segment, never by the torrent, and an existing file is never replaced.",
+        ),
+    ] = Path("."),
     resolvers: Resolvers = None,
     require_dnssec: RequireDnssec = False,
     torrent_only: Annotated[
         bool,
-        typer.Option("--torrent-only", help="Save the .torrent and stop (for another client)."),
+        typer.Option(
+            "--torrent-only",
+            help="Save the .torrent as <URL's file name>.torrent and stop (for another"
+            " client); an existing file is never replaced.",
+        ),
     ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the HTTP server.", min=0.1)
+        float,
+        typer.Option(
+            "--timeout", help="Seconds to wait for the HTTP server.", min=0.1, callback=finite
+        ),
     ] = 30.0,
+    stall_timeout: Annotated[
+        float,
+        typer.Option(
+            "--stall-timeout",
+            help="Give up a BitTorrent download after this many seconds without progress.",
+            min=1.0,
+            callback=finite,
+            rich_help_panel=CLIENT,
+        ),
+    ] = download.DEFAULT_STALL_TIMEOUT,
     listen: Annotated[
         str,
         typer.Option("--listen", help="BitTorrent listen interfaces.", rich_help_panel=CLIENT),
@@ -175,12 +210,22 @@ def get_command(
         torrent_only=torrent_only,
         resolve=_resolve_options(resolvers, require_dnssec, 32),
         session=download.SessionOptions(
-            listen=listen, discovery=not no_discovery, peers=_peers(peers or ())
+            listen=listen,
+            discovery=not no_discovery,
+            peers=_peers(peers or ()),
+            stall_timeout=stall_timeout,
         ),
     )
     with _progress_bar(ui) as report:
-        fetched = fetch.get(url, out, options, notify=lambda m: ui.note(escape(m)), progress=report)
-    ui.out.print(escape(str(fetched.path)), highlight=False)
+        fetched = fetch.get(
+            url,
+            out,
+            options,
+            notify=lambda m: ui.note(markup(m)),
+            progress=report,
+            detail=lambda m: ui.note(markup(m), level=1),
+        )
+    ui.out.print(markup(str(fetched.path)), highlight=False)
     ui.note(f"via {fetched.route.value}", level=1)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from torpub import provider
 from torpub.cli.app import (
@@ -37,6 +36,7 @@ from torpub.cli.app import (
 from torpub.errors import ConfigError
 from torpub.publish import build, config, zonefile
 from torpub.publish import pipeline as publish
+from torpub.terminal import markup
 
 # The flags every build-side command shares: CLI parameter → Settings field.
 _SHARED_FLAGS = {
@@ -129,7 +129,9 @@ def build_command(
     built = _build(ui, paths or [], settings, _creation_date(creation_date), write=not dry_run)
     for b in built:
         state = "unchanged" if b.reused else ("checked" if dry_run else "written")
-        ui.note(f"{escape(str(b.artifact.torrent_path))}  {b.artifact.url}  [dim]{state}[/]")
+        ui.note(
+            f"{markup(str(b.artifact.torrent_path))}  {markup(b.artifact.url)}  [dim]{state}[/]"
+        )
 
 
 @app.command("zone")
@@ -178,7 +180,7 @@ def init_command(
     except OSError as e:
         raise ConfigError(f"cannot write {path}: {e.strerror}") from e
     ui.note(
-        f"wrote {escape(str(path))}: edit base_url, paths and [[targets]], then run torpub sync --dry-run"
+        f"wrote {markup(str(path))}: edit base_url, paths and [[targets]], then run torpub sync --dry-run"
     )
 
 
@@ -189,4 +191,4 @@ def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
     for info in provider.installed():
         where = f"{info.distribution} {info.version}" if info.distribution else "?"
         detail = f"  ({info.value})" if verbose else ""
-        ui.out.print(f"{info.name:<12} {where}{detail}", highlight=False)
+        ui.out.print(markup(f"{info.name:<12} {where}{detail}"))

@@ -11,12 +11,23 @@ from urllib.parse import unquote, urlsplit
 
 import typer
 import uvicorn
-from rich.markup import escape
 
 from torpub.cli.app import Quiet, Verbose, app, make_ui
 from torpub.errors import ConfigError
 from torpub.http import serverconfig
 from torpub.http.asgi import TorrentMiddleware
+from torpub.http.cors import Cors as CorsPolicy
+from torpub.terminal import markup
+
+Cors = Annotated[
+    str | None,
+    typer.Option(
+        "--cors",
+        metavar="ORIGIN",
+        help="Let browser pages on ORIGIN ('*': any origin) fetch torrents and web-seed "
+        "files: CORS headers and preflight answers.",
+    ),
+]
 
 
 class Server(StrEnum):
@@ -30,13 +41,16 @@ def serve_command(
         Path, typer.Argument(help="The artifact tree, with .torrent files beside the artifacts.")
     ],
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)
+    ] = 8000,
     base_url: Annotated[
         str | None,
         typer.Option(
             "--base-url", "-u", help="Serve the tree under this URL's path \\[default: /]."
         ),
     ] = None,
+    cors: Cors = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -45,8 +59,8 @@ def serve_command(
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory")
     mount = _mount(base_url)
-    application = TorrentMiddleware(directory.resolve(), mount=mount)
-    ui.note(f"serving {escape(str(directory))} at http://{host}:{port}{mount}")
+    application = TorrentMiddleware(directory.resolve(), mount=mount, cors=cors)
+    ui.note(f"serving {markup(str(directory))} at http://{markup(host)}:{port}{markup(mount)}")
     level = "info" if verbose else "warning"
     config = uvicorn.Config(application, host=host, port=port, log_level=level, lifespan="on")
     uvicorn.Server(config).run()
@@ -66,13 +80,18 @@ def server_config_command(
     server_name: Annotated[
         str | None, typer.Option("--server-name", help="nginx: the server_name.")
     ] = None,
+    cors: Cors = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Print a config file that serves a tree with torrent negotiation from nginx or Apache."""
     ui = make_ui(verbose, quiet)
     settings = serverconfig.ServerSettings(
-        str(root.absolute()), location, listen=listen, server_name=server_name
+        str(root.absolute()),
+        location,
+        listen=listen,
+        server_name=server_name,
+        cors=None if cors is None else CorsPolicy(cors),
     )
     render = serverconfig.nginx if server is Server.nginx else serverconfig.apache
     sys.stdout.write(render(settings))

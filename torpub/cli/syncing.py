@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from torpub import provider
 from torpub.cli.app import (
@@ -36,6 +35,7 @@ from torpub.cli.app import (
     Ui,
     Verbose,
     app,
+    finite,
     make_ui,
 )
 from torpub.cli.publishing import _build, _creation_date, settings_from
@@ -45,6 +45,7 @@ from torpub.provider import OptionValue, Target
 from torpub.publish import config, propagation, render
 from torpub.publish import pipeline as publish
 from torpub.publish.plan import Plan, Policy
+from torpub.terminal import markup
 
 
 class Format(StrEnum):
@@ -188,7 +189,12 @@ def sync_command(
         ),
     ] = None,
     wait_timeout: Annotated[
-        float, typer.Option("--wait-timeout", help="With --wait: give up after this many seconds.")
+        float,
+        typer.Option(
+            "--wait-timeout",
+            help="With --wait: give up after this many seconds.",
+            callback=finite,
+        ),
     ] = 600.0,
     config_file: ConfigFile = None,
     verbose: Verbose = 0,
@@ -257,7 +263,7 @@ def _plan(
     for backend, records in zip(backends, held, strict=True):
         if records is None:
             ui.note(
-                f"[yellow]{backend.zone}: the zone cannot be listed, so records are read by "
+                f"[yellow]{markup(backend.zone)}: the zone cannot be listed, so records are read by "
                 "name; --prune cannot see URLs that are no longer built[/]"
             )
             records = publish.read_by_name(backend, desired)
@@ -271,7 +277,7 @@ def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
     elif output_format is Format.markdown:
         sys.stdout.write(render.to_markdown(plan))
     elif ui.quiet:
-        ui.out.print(render.summary(plan), highlight=False)
+        ui.out.print(render.summary(plan), markup=False)
     else:
         ui.out.print(render.to_text(plan, full=ui.verbose > 0), highlight=False)
 
@@ -298,7 +304,7 @@ def _apply(
     for backend, plan in zip(backends, plans, strict=True):
         if plan.has_changes:
             backend.apply(plan)
-            ui.note(f"[green]applied[/] {len(plan.changes)} changes to {plan.zone}")
+            ui.note(f"[green]applied[/] {len(plan.changes)} changes to {markup(plan.zone)}")
             if wait:
                 _wait(ui, backend, plan, servers, timeout)
 
@@ -307,10 +313,10 @@ def _wait(
     ui: Ui, backend: provider.Provider, plan: Plan, servers: Sequence[str], timeout: float
 ) -> None:
     def note(message: str) -> None:
-        ui.note(escape(message), level=1)
+        ui.note(markup(message), level=1)
 
     if not propagation.wait_until_live(backend, plan, servers, timeout, note):
         ui.note(
-            f"[yellow]--wait: no authoritative server known for {plan.zone}; "
+            f"[yellow]--wait: no authoritative server known for {markup(plan.zone)}; "
             "pass --check-server HOST[:PORT] to check one[/]"
         )

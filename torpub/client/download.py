@@ -13,16 +13,22 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import libtorrent as lt
 
 from torpub import atomic
-from torpub.errors import DownloadError
+from torpub.client import output
+from torpub.errors import DownloadError, RecordError
+from torpub.format.torrentinfo import single_file
 
 RESUME_FILE = ".resume"
+DEFAULT_STALL_TIMEOUT = 60.0
+# BEP 19 web seeds are HTTP; any other scheme in a url-list is dropped.
+WEB_SEED_SCHEMES = ("http", "https")
 _ALERT_WAIT_MS = 100
 _FLUSH_TIMEOUT = 10.0
 
@@ -51,12 +57,17 @@ class SessionOptions:
     listen: str = "0.0.0.0:6881,[::]:6881"
     discovery: bool = True
     peers: tuple[tuple[str, int], ...] = ()
-    stall_timeout: float = 300.0
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT
     poll_interval: float = 0.2
 
     def settings(self) -> lt.settings_pack:
         return {
             "listen_interfaces": self.listen,
+            # Web seeds and trackers come from unvalidated DNS: keep libtorrent from
+            # aiming them at local services (query strings to loopback, redirects to
+            # private addresses, look-alike IDNA names), whatever its default becomes.
+            "ssrf_mitigation": True,
+            "allow_idna": False,
             "enable_dht": self.discovery,
             "enable_lsd": self.discovery,
             "enable_upnp": self.discovery,
@@ -73,21 +84,33 @@ def part_directory(directory: Path, name: str) -> Path:
     return directory / f".{name}.part"
 
 
+def web_seeds(seeds: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The web seeds libtorrent may use (http and https), and the ones it may not."""
+    kept = tuple(s for s in seeds if urlsplit(s).scheme.lower() in WEB_SEED_SCHEMES)
+    return kept, tuple(s for s in seeds if s not in kept)
+
+
 def download(
     torrent: bytes,
     directory: Path,
+    name: str,
     options: SessionOptions | None = None,
     progress: ProgressCallback | None = None,
 ) -> Path:
-    """Download ``torrent`` into ``directory``; the path of the finished file or folder."""
+    """Download the single-file ``torrent`` to ``directory/name``, ``name`` being one
+    :func:`torpub.client.output.name_from_url` chose; the torrent's own name is not
+    used. The finished file's path."""
     options = options or SessionOptions()
+    try:
+        single_file(torrent)
+    except RecordError as e:
+        raise DownloadError("torrent", str(e)) from None
     info = _torrent_info(torrent)
-    final = directory / info.name()
-    if final.exists():
-        raise DownloadError(str(final), "already exists; remove it or choose another -o")
-    part = part_directory(directory, info.name())
-    part.mkdir(parents=True, exist_ok=True)
-    session, handle = _start(options, _add_params(info, part))
+    final = directory / name
+    output.refuse_existing(final)
+    part = output.private_directory(part_directory(directory, name))
+    output.refuse_link(part / name)
+    session, handle = _start(options, _add_params(info, part, name))
     try:
         _wait_until_complete(session, handle, options, progress, str(final))
         _save_resume_data(session, handle, part)
@@ -100,7 +123,7 @@ def download(
     # A piece passes its check before its last blocks reach the disk, and only a
     # session that has shut down has written them all: drop it before the rename.
     del handle, session
-    os.replace(part / info.name(), final)
+    os.replace(part / name, final)
     shutil.rmtree(part, ignore_errors=True)
     return final
 
@@ -137,6 +160,8 @@ def _start(
     """A session with one torrent in it, connected to the peers given by hand."""
     session = lt.session(options.settings())
     handle = session.add_torrent(params)
+    for seed in web_seeds(handle.url_seeds())[1]:
+        handle.remove_url_seed(seed)
     for peer in options.peers:
         handle.connect_peer(peer)
     return session, handle
@@ -173,7 +198,7 @@ def _torrent_info(torrent: bytes) -> lt.torrent_info:
         raise DownloadError("torrent", f"libtorrent cannot read it ({e})") from e
 
 
-def _add_params(info: lt.torrent_info, part: Path) -> lt.add_torrent_params:
+def _add_params(info: lt.torrent_info, part: Path, name: str) -> lt.add_torrent_params:
     resume = part / RESUME_FILE
     params = lt.add_torrent_params()
     if resume.exists():
@@ -181,6 +206,7 @@ def _add_params(info: lt.torrent_info, part: Path) -> lt.add_torrent_params:
             params = lt.read_resume_data(resume.read_bytes())
     params.ti = info
     params.save_path = str(part)
+    params.renamed_files = {0: name}  # the torrent's own name chooses nothing
     return params
 
 
@@ -202,12 +228,18 @@ def _wait_until_complete(
         if status.total_wanted_done != last_done or _is_checking(status):
             last_done, last_change = status.total_wanted_done, time.monotonic()
         elif time.monotonic() - last_change > options.stall_timeout:
-            raise DownloadError(
-                what,
-                f"no progress for {options.stall_timeout:g} s "
-                f"({status.num_peers} peers, {len(handle.url_seeds())} web seeds)",
-            )
+            raise DownloadError(what, _stalled(options, status, handle))
         time.sleep(options.poll_interval)
+
+
+def _stalled(options: SessionOptions, status: lt.torrent_status, handle: lt.torrent_handle) -> str:
+    """What was tried, for the message of a download that made no progress."""
+    seeds = ", ".join(sorted(handle.url_seeds())) or "none"
+    dht = "DHT and local discovery" if options.discovery else "no DHT (--no-discovery)"
+    return (
+        f"no progress for {options.stall_timeout:g} s; web seeds tried: {seeds}; "
+        f"{status.num_peers} peers connected (from trackers, {len(options.peers)} --peer, {dht})"
+    )
 
 
 def _is_checking(status: lt.torrent_status) -> bool:

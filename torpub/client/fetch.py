@@ -6,24 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
 
 import httpx
 
 from torpub import atomic
-from torpub.client import download
+from torpub.client import download, output
 from torpub.client.partial import Partial
 from torpub.client.resolve import Resolved, ResolveOptions, resolve
 from torpub.errors import DownloadError, RecordError
-from torpub.format.torrentinfo import summarise
+from torpub.format.torrentinfo import single_file
 
 TORRENT_TYPE = "application/x-bittorrent"
 # The torrent first, anything else rather than a 406 from a server that knows no torrents.
 ACCEPT = f"{TORRENT_TYPE}, */*;q=0.1"
 ACCEPT_ENCODING = "gzip, deflate, torrent"
-# Far above what DNS may carry: a torrent fetched over HTTP is not bound by the chunk budget.
-MAX_HTTP_TORRENT = 64 << 20
+# Far above what DNS may carry (a torrent fetched over HTTP is not bound by the chunk
+# budget), and libtorrent's own limit for loading a torrent (load_torrent_limits).
+MAX_HTTP_TORRENT = 10_000_000
 _CHUNK = 1 << 16
 
 Notify = Callable[[str], None]
@@ -60,13 +60,20 @@ def get(
     options: GetOptions | None = None,
     notify: Notify | None = None,
     progress: download.ProgressCallback | None = None,
+    detail: Notify | None = None,
 ) -> Fetched:
-    """Fetch ``url`` into ``directory`` by whichever route works (see :class:`Route`)."""
+    """Fetch ``url`` into ``directory`` by whichever route works (see :class:`Route`).
+
+    The file is ``directory/<the URL's last path segment>`` (``.torrent`` added with
+    ``torrent_only``), whatever the torrent calls it. ``notify`` hears which route
+    was taken, ``detail`` what a verbose run shows besides.
+    """
     options = options or GetOptions()
     say = notify or (lambda _message: None)
-    directory.mkdir(parents=True, exist_ok=True)
+    name = output.name_from_url(url)
+    directory = output.output_directory(directory)
     headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
-    partial = Partial(directory / _file_name(url))
+    partial = Partial(directory / name)
     if not options.torrent_only:
         headers |= partial.request_headers()
     with httpx.Client(timeout=options.http_timeout, follow_redirects=True, headers=headers) as http:
@@ -75,32 +82,30 @@ def get(
                 answer = _take_answer(response, url, partial, options, say, progress)
         except httpx.TransportError as e:
             answer = _NoAnswer(_describe(e))
+        except httpx.HTTPError as e:  # too many redirects, a body that does not decode
+            raise DownloadError(url, _describe(e)) from None
     if isinstance(answer, Fetched):
         return answer
+    finish = _Finish(url, partial.target, options, detail or (lambda _message: None), progress)
     if isinstance(answer, bytes):
-        fetched = _finish(answer, url, directory, options, Route.torrent, None, progress)
+        fetched = finish(answer, Route.torrent, None)
     else:
         say(f"{answer.reason}; resolving the torrent over DNS")
-        fetched = _finish_from_dns(url, directory, options, say, progress)
+        fetched = _finish_from_dns(finish, say)
     if fetched.path == partial.target:
         partial.discard()  # an earlier plain attempt's part, now of no use
     return fetched
 
 
-def _finish_from_dns(
-    url: str,
-    directory: Path,
-    options: GetOptions,
-    say: Notify,
-    progress: download.ProgressCallback | None,
-) -> Fetched:
-    resolved = resolve(url, options.resolve)
+def _finish_from_dns(finish: _Finish, say: Notify) -> Fetched:
+    resolved = resolve(finish.url, finish.options.resolve)
     say(f"resolved over DNS ({'DNSSEC-validated' if resolved.validated else 'not validated'})")
     torrent = resolved.payload
     if torrent is None:
         say("DNS publishes only the info-hash (n=0); asking peers for the torrent")
-        torrent = download.fetch_metadata(resolved.head.ih, options.session, progress)
-    return _finish(torrent, url, directory, options, Route.dns, resolved, progress)
+        session = finish.options.session
+        torrent = download.fetch_metadata(resolved.head.ih, session, finish.progress)
+    return finish(torrent, Route.dns, resolved)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,8 @@ def _take_answer(
         raise DownloadError(
             url, "HTTP 416: the partial download does not fit; removed it, run again"
         )
-    if response.status_code >= 400:
+    if response.status_code >= 400 or response.status_code not in (200, 206):
+        # A 3xx left here was not followed (no Location): its body is not the file.
         raise DownloadError(url, f"HTTP {response.status_code} {response.reason_phrase}")
     if _is_torrent(response):
         if response.status_code != 200:  # a range of the torrent: If-Range should prevent it
@@ -133,8 +139,7 @@ def _take_answer(
         return _read_bounded(response, url)
     if options.torrent_only:
         return _NoAnswer("the origin sent the file, not a torrent")
-    if partial.target.exists():
-        raise DownloadError(str(partial.target), "already exists; remove it or choose another -o")
+    output.refuse_existing(partial.target)
     if response.status_code == 206:
         say("the origin answered with the rest of the file; continuing the partial download")
     else:
@@ -156,42 +161,40 @@ def _read_bounded(response: httpx.Response, url: str) -> bytes:
     return bytes(body)
 
 
-def _finish(
-    torrent: bytes,
-    url: str,
-    directory: Path,
-    options: GetOptions,
-    route: Route,
-    resolved: Resolved | None,
-    progress: download.ProgressCallback | None,
-) -> Fetched:
-    try:
-        info = summarise(torrent)
-    except RecordError as e:
-        raise DownloadError(url, f"the torrent does not parse: {e}") from e
-    if options.torrent_only:
-        path = directory / f"{_safe_name(info.name)}.torrent"
-        atomic.write_atomic(path, torrent)
+@dataclass(frozen=True)
+class _Finish:
+    """The last step of every route: check the torrent, then save it or download."""
+
+    url: str
+    target: Path
+    options: GetOptions
+    detail: Notify
+    progress: download.ProgressCallback | None
+
+    def __call__(self, torrent: bytes, route: Route, resolved: Resolved | None) -> Fetched:
+        try:
+            info = single_file(torrent)  # before anything is written
+        except RecordError as e:
+            raise DownloadError(self.url, f"refusing the torrent: {e}") from e
+        if self.options.torrent_only:
+            path = self.target.with_name(f"{self.target.name}.torrent")
+            output.refuse_existing(path)
+            atomic.write_atomic(path, torrent)
+            return Fetched(path, route, resolved)
+        for seed in download.web_seeds(info.web_seeds)[1]:
+            self.detail(f"ignoring web seed {seed}: only http and https web seeds are used")
+        directory, name = self.target.parent, self.target.name
+        path = download.download(torrent, directory, name, self.options.session, self.progress)
         return Fetched(path, route, resolved)
-    path = download.download(torrent, directory, options.session, progress)
-    return Fetched(path, route, resolved)
 
 
-def _file_name(url: str) -> str:
-    return _safe_name(unquote(PurePosixPath(urlsplit(url).path).name)) or "index.html"
-
-
-def _safe_name(name: str) -> str:
-    """A name that stays inside the output directory."""
-    name = name.replace("/", "_").replace("\0", "_")
-    return "" if name in ("", ".", "..") else name
-
-
-def _describe(error: httpx.TransportError) -> str:
+def _describe(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.ConnectError):
         return f"the origin did not answer ({_root_cause(error)})"
     if isinstance(error, httpx.TimeoutException):
         return f"the origin did not answer in time ({type(error).__name__})"
+    if isinstance(error, httpx.TooManyRedirects):
+        return "the origin redirects in a loop (too many redirects)"
     return f"the origin failed ({type(error).__name__}: {error})"
 
 

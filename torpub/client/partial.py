@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,14 @@ from pathlib import Path
 import httpx
 
 from torpub import atomic
+from torpub.client import output
 from torpub.client.download import Progress, ProgressCallback
 from torpub.errors import DownloadError
 
 _CHUNK = 1 << 16
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,20})-(\d{1,20})/(\d{1,20}|\*)", re.ASCII)
+# RFC 9110 §8.8.3: a strong entity-tag, of visible ASCII, bounded.
+_STRONG_ETAG = re.compile(r'"[\x21\x23-\x7e]{0,200}"')
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,17 @@ class Partial:
 
     def request_headers(self) -> dict[str, str]:
         """``Range`` and ``If-Range`` when a part and its ETag are there to continue."""
+        # Neither is followed through a symlink: a planted link must not make us
+        # send another file's bytes to the origin as an ETag.
+        raw = output.read_small(self.etag_file)
         try:
-            offset = self.part.stat().st_size
-            etag = self.etag_file.read_text().strip()
+            st = self.part.lstat()
         except FileNotFoundError:
             return {}
-        return {"Range": f"bytes={offset}-", "If-Range": etag} if offset and etag else {}
+        etag = (raw or b"").decode("ascii", "replace").strip()
+        if not stat.S_ISREG(st.st_mode) or not st.st_size or not _STRONG_ETAG.fullmatch(etag):
+            return {}
+        return {"Range": f"bytes={st.st_size}-", "If-Range": etag}
 
     def stream(self, response: httpx.Response, progress: ProgressCallback | None) -> Path:
         """Write ``response``'s body after what the part holds (206) or in its place
@@ -71,7 +80,7 @@ class Partial:
         self, response: httpx.Response, offset: int, total: int, progress: ProgressCallback | None
     ) -> None:
         started, done = time.monotonic(), offset
-        with self.part.open("ab" if offset else "wb") as out:
+        with output.open_part(self.part, append=bool(offset)) as out:
             for chunk in response.iter_bytes(_CHUNK):
                 out.write(chunk)
                 done += len(chunk)
@@ -86,7 +95,7 @@ class Partial:
         if response.status_code != 206:
             return 0
         match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", ""))
-        have = self.part.stat().st_size if self.part.exists() else 0
+        have = self.part.lstat().st_size if os.path.lexists(self.part) else 0
         # The rest of the file, from where the part ends to the file's last byte.
         to_the_end = match is not None and match[3] in ("*", str(int(match[2]) + 1))
         if match is None or not to_the_end or have == 0 or int(match[1]) != have:
@@ -98,7 +107,7 @@ class Partial:
 
     def _start_over(self, response: httpx.Response) -> None:
         etag = response.headers.get("etag", "")
-        if etag.startswith('"') and not response.headers.get("content-encoding"):
+        if _STRONG_ETAG.fullmatch(etag) and not response.headers.get("content-encoding"):
             atomic.write_atomic(self.etag_file, etag.encode())
         else:
             self.etag_file.unlink(missing_ok=True)

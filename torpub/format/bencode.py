@@ -1,8 +1,14 @@
-"""Just enough bencode to check a torrent: decode it and find its info dict's bytes."""
+"""Just enough bencode to check a torrent: decode it and find its info dict's bytes.
+
+The bytes come from DNS or an origin: nesting is bounded (no recursion error),
+numbers must be canonical ASCII digits of bounded length (``int()`` would also take
+spaces, ``+`` and ``_``), and nothing is allocated beyond the input's own size.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from torpub.errors import RecordError
@@ -39,6 +45,9 @@ def info_span(torrent: bytes) -> tuple[int, int]:
 
 
 _MAX_DEPTH = 64
+# 20 digits hold any 64-bit length or integer, more than libtorrent accepts.
+_INTEGER = re.compile(rb"0|-?[1-9][0-9]{0,19}")
+_LENGTH = re.compile(rb"0|[1-9][0-9]{0,19}")
 
 
 def _decode_at(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
@@ -47,7 +56,7 @@ def _decode_at(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
     lead = data[pos : pos + 1]
     if lead == b"i":
         end = _find(data, b"e", pos)
-        return _integer(data[pos + 1 : end]), end + 1
+        return _integer(data[pos + 1 : end], _INTEGER), end + 1
     if lead == b"l":
         items, pos = [], pos + 1
         while data[pos : pos + 1] != b"e":
@@ -65,9 +74,9 @@ def _decode_at(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
         return result, pos + 1
     if lead.isdigit():
         colon = _find(data, b":", pos)
-        length = _integer(data[pos:colon])
+        length = _integer(data[pos:colon], _LENGTH)
         end = colon + 1 + length
-        if length < 0 or end > len(data):
+        if end > len(data):
             raise BencodeError("byte string runs past the end")
         return data[colon + 1 : end], end
     raise BencodeError(f"unexpected byte at offset {pos}" if lead else "truncated bencode")
@@ -80,8 +89,7 @@ def _find(data: bytes, token: bytes, pos: int) -> int:
     return end
 
 
-def _integer(raw: bytes) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise BencodeError(f"bad integer {raw[:20]!r}") from None
+def _integer(raw: bytes, form: re.Pattern[bytes]) -> int:
+    if not form.fullmatch(raw):
+        raise BencodeError(f"bad integer {raw[:20]!r}")
+    return int(raw)

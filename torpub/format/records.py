@@ -239,10 +239,12 @@ def decode(head: Head, pieces: Mapping[int, str], names: TorrentNames | None = N
         raise ChecksumMismatch(f"length ({len(payload)} bytes, head says {head.length})")
     if hashlib.sha256(payload).hexdigest() != head.sha256:
         raise ChecksumMismatch("SHA-256")
+    # The bytes are exactly what the head announces, so a torrent that does not
+    # parse was published that way: not a mid-update race that a retry would fix.
     try:
         ih = bencode.info_hash(payload)
-    except RecordError:
-        raise ChecksumMismatch("the torrent's encoding") from None
+    except RecordError as e:
+        raise RecordError(f"the published torrent is not valid bencode: {e}") from None
     if ih != head.ih:
         raise ChecksumMismatch("info-hash")
     return payload

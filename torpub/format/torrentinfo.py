@@ -115,3 +115,22 @@ def _int(value: object, what: str) -> int:
     if not isinstance(value, int) or value < 0:
         raise RecordError(f"the torrent's {what} is not a non-negative integer")
     return value
+
+
+def single_file(torrent: bytes) -> TorrentInfo:
+    """The summary of a torrent the client will download: one file (torpub publishes
+    one per torrent), no symlink, and piece hashes that cover exactly its length.
+    Checked before anything is written, as the torrent came from DNS or an origin."""
+    info = summarise(torrent)
+    fields = _dict(bencode.decode(torrent)[b"info"], "info")
+    if b"files" in fields:
+        raise RecordError("the torrent holds a file list; torpub downloads single-file torrents")
+    attributes = fields.get(b"attr", b"")
+    if not isinstance(attributes, bytes) or b"l" in attributes or b"symlink path" in fields:
+        raise RecordError("the torrent's file is a symlink or has malformed attributes")
+    if info.piece_length == 0 or info.pieces != -(-info.size // info.piece_length):
+        raise RecordError(
+            f"the torrent's {info.pieces} pieces of {info.piece_length} bytes"
+            f" do not cover its length of {info.size} bytes"
+        )
+    return info

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from torpub.http import static
+from torpub.http.cors import Cors
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,9 +27,17 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class TorrentMiddleware:
-    def __init__(self, root: Path, *, mount: str = "/", app: ASGIApp | None = None) -> None:
-        self.root = root
-        self.mount = static.mount_path(mount)
+    """``cors``: the origin allowed to read the answers (``*`` for any), or None."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        mount: str = "/",
+        app: ASGIApp | None = None,
+        cors: str | None = None,
+    ) -> None:
+        self.site = static.Site(root, mount, None if cors is None else Cors(cors))
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,20 +51,18 @@ class TorrentMiddleware:
         method = str(scope.get("method", "GET")).upper()
         headers = request_headers(scope)
         if self.app is None:
-            answer = await asyncio.to_thread(
-                static.answer, self.root, self.mount, url_path, method, headers
-            )
+            answer = await asyncio.to_thread(static.answer, self.site, url_path, method, headers)
             await _send(answer, send)
             return
         torrent = await asyncio.to_thread(
-            static.torrent_answer, self.root, self.mount, url_path, method, headers
+            static.torrent_answer, self.site, url_path, method, headers
         )
         if torrent is not None:
             await _send(torrent, send)
             return
         extra: tuple[tuple[str, str], ...] = ()
         if method in ("GET", "HEAD"):
-            extra = await asyncio.to_thread(static.decoration, self.root, self.mount, url_path)
+            extra = await asyncio.to_thread(static.decoration, self.site, url_path)
         await self.app(scope, receive, _adding(send, extra))
 
 
@@ -95,20 +102,24 @@ def _adding(send: Send, extra: tuple[tuple[str, str], ...]) -> Send:
 
 async def _send(answer: static.Answer, send: Send) -> None:
     headers = [(n.lower().encode(), v.encode("latin-1", "replace")) for n, v in answer.headers]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    start = {"type": "http.response.start", "status": answer.status, "headers": headers}
     if answer.file is None:
+        await send(start)
         await send({"type": "http.response.body", "body": answer.body})
         return
-    with answer.file.open("rb") as f:
-        await asyncio.to_thread(f.seek, answer.start)
+    with answer.file as f:
+        await send(start)
         left = answer.length
         while left > 0:
             block = await asyncio.to_thread(f.read, min(left, static.CHUNK_SIZE))
             if not block:
-                break  # the file shrank since it was looked at
+                # The file shrank while being sent. Returning without the last
+                # message makes the server close the connection, so the client
+                # sees an incomplete answer, never a short one taken as whole.
+                return
             left -= len(block)
             await send({"type": "http.response.body", "body": block, "more_body": left > 0})
-    if left > 0 or answer.length == 0:
+    if answer.length == 0:
         await send({"type": "http.response.body", "body": b""})
 
 

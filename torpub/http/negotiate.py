@@ -83,17 +83,23 @@ def wants_torrent(accept: str | None, accept_encoding: str | None) -> bool:
 
 
 def negotiate(
-    url_path: str, has_torrent: bool, accept: str | None, accept_encoding: str | None
+    url_path: str,
+    has_torrent: bool,
+    accept: str | None,
+    accept_encoding: str | None,
+    range_header: str | None,
 ) -> Answer:
     """The one decision every torpub server makes for a request to an artifact.
 
     ``url_path`` is the artifact's decoded URL path (``/pub/my file.iso``);
-    ``has_torrent`` says whether its ``.torrent`` exists beside it.
+    ``has_torrent`` says whether its ``.torrent`` exists beside it. A request
+    with a Range header always gets the file: a torrent-aware client sends its
+    torrent signal on every request, its own web-seed Range requests included.
     """
     if not has_torrent:
         return Answer(torrent=False, headers=())
     common = (("Vary", VARY), ("Link", link_header(url_path)))
-    if not wants_torrent(accept, accept_encoding):
+    if range_header or not wants_torrent(accept, accept_encoding):
         return Answer(torrent=False, headers=common)
     name = url_path.rsplit("/", 1)[-1] + TORRENT_SUFFIX
     own = (("Content-Type", TORRENT_TYPE), ("Content-Disposition", content_disposition(name)))

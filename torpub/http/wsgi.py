@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from torpub.http import static
+from torpub.http.cors import Cors
 
 Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -32,8 +33,10 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 _REASONS = {
     200: "OK",
+    204: "No Content",
     206: "Partial Content",
     304: "Not Modified",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     416: "Range Not Satisfiable",
@@ -41,9 +44,17 @@ _REASONS = {
 
 
 class TorrentMiddleware:
-    def __init__(self, root: Path, *, mount: str = "/", app: WSGIApp | None = None) -> None:
-        self.root = root
-        self.mount = static.mount_path(mount)
+    """``cors``: the origin allowed to read the answers (``*`` for any), or None."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        mount: str = "/",
+        app: WSGIApp | None = None,
+        cors: str | None = None,
+    ) -> None:
+        self.site = static.Site(root, mount, None if cors is None else Cors(cors))
         self.app = app
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -51,15 +62,11 @@ class TorrentMiddleware:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         headers = request_headers(environ)
         if self.app is None:
-            return _send(
-                static.answer(self.root, self.mount, url_path, method, headers), start_response
-            )
-        torrent = static.torrent_answer(self.root, self.mount, url_path, method, headers)
+            return _send(static.answer(self.site, url_path, method, headers), start_response)
+        torrent = static.torrent_answer(self.site, url_path, method, headers)
         if torrent is not None:
             return _send(torrent, start_response)
-        extra = (
-            static.decoration(self.root, self.mount, url_path) if method in ("GET", "HEAD") else ()
-        )
+        extra = static.decoration(self.site, url_path) if method in ("GET", "HEAD") else ()
         return self.app(environ, _adding(start_response, extra))
 
 
@@ -97,15 +104,19 @@ def _send(answer: static.Answer, start_response: StartResponse) -> Iterable[byte
     start_response(status, list(answer.headers))
     if answer.file is None:
         return [answer.body]
-    return _read(answer.file, answer.start, answer.length)
+    return _read(answer.file, answer.length)
 
 
-def _read(path: Path, start: int, length: int) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        f.seek(start)
+class ShortFile(OSError):
+    """The file shrank while being sent: raised so the server aborts the
+    connection (PEP 3333) instead of ending a short body as if it were whole."""
+
+
+def _read(file: BinaryIO, length: int) -> Iterator[bytes]:
+    with file:
         while length > 0:
-            block = f.read(min(length, static.CHUNK_SIZE))
+            block = file.read(min(length, static.CHUNK_SIZE))
             if not block:
-                return  # the file shrank since it was looked at; the client sees a short body
+                raise ShortFile(f"the file ended {length} bytes before the answer did")
             length -= len(block)
             yield block

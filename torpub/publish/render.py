@@ -11,6 +11,7 @@ from typing import Any
 from rich.text import Text
 
 from torpub.publish.plan import Action, Change, Plan
+from torpub.terminal import shown
 
 JSON_SCHEMA_VERSION = 1
 _SIGN = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
@@ -20,9 +21,9 @@ _SHORT = 48
 
 def summary(plan: Plan) -> str:
     if not plan.has_changes:
-        return f"No changes: {plan.unchanged} records in {plan.zone} are up to date."
+        return f"No changes: {plan.unchanged} records in {shown(plan.zone)} are up to date."
     return (
-        f"Plan for {plan.zone}: {plan.count(Action.CREATE)} to create, "
+        f"Plan for {shown(plan.zone)}: {plan.count(Action.CREATE)} to create, "
         f"{plan.count(Action.UPDATE)} to update, {plan.count(Action.DELETE)} to delete, "
         f"{plan.unchanged} unchanged."
     )
@@ -30,12 +31,13 @@ def summary(plan: Plan) -> str:
 
 def _shown(value: str, full: bool) -> str:
     if full or len(value) <= _SHORT:
-        return value
-    return f"{value[:_SHORT]}… ({len(value)} chars)"
+        return shown(value)
+    return f"{shown(value[:_SHORT])}… ({len(value)} chars)"
 
 
 def to_text(plan: Plan, *, full: bool = False) -> Text:
-    """Coloured when printed on a terminal; ``.plain`` for anything else."""
+    """Coloured when printed on a terminal; ``.plain`` for anything else. Names and
+    warnings are shown escaped: a URL comes from an artifact's file name."""
     out = Text()
     for phase in plan.phases:
         if not phase.changes:
@@ -45,11 +47,11 @@ def to_text(plan: Plan, *, full: bool = False) -> Text:
         for change in phase.changes:
             if change.url != url:
                 url = change.url
-                out.append(f"  {url}\n", style="cyan")
+                out.append(f"  {shown(str(url))}\n", style="cyan")
             out.append("  " + _change_line(change, full), style=_STYLE[change.action])
             out.append("\n")
     for warning in plan.warnings:
-        out.append(f"warning: {warning}\n", style="bold yellow")
+        out.append(f"warning: {shown(warning)}\n", style="bold yellow")
     out.append(summary(plan), style="bold")
     if plan.largest_answer:
         out.append(f" Largest answer: {plan.largest_answer} octets.")
@@ -58,7 +60,7 @@ def to_text(plan: Plan, *, full: bool = False) -> Text:
 
 def _change_line(change: Change, full: bool) -> str:
     record = change.record
-    line = f'{_SIGN[change.action]} {record.name} {record.ttl} TXT "{_shown(record.value, full)}"'
+    line = f'{_SIGN[change.action]} {shown(record.name)} {record.ttl} TXT "{_shown(record.value, full)}"'
     if change.action is Action.UPDATE and change.old is not None:
         old = change.old
         was = []
@@ -116,7 +118,7 @@ def _change_dict(change: Change) -> dict[str, Any]:
 
 
 def to_markdown(plan: Plan) -> str:
-    lines = [f"### torpub plan for `{plan.zone}`", "", summary(plan), ""]
+    lines = [f"### torpub plan for `{shown(plan.zone)}`", "", summary(plan), ""]
     if plan.has_changes:
         lines += ["| phase | create | update | delete |", "|---|---:|---:|---:|"]
         for phase in plan.phases:
@@ -124,7 +126,7 @@ def to_markdown(plan: Plan) -> str:
             lines.append(f"| {phase.name} | {counts[0]} | {counts[1]} | {counts[2]} |")
         lines.append("")
     for warning in plan.warnings:
-        lines += [f"> **Warning:** {warning}", ""]
+        lines += [f"> **Warning:** {shown(warning)}", ""]
     for phase in plan.phases:
         if not phase.changes:
             continue

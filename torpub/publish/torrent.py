@@ -22,6 +22,8 @@ from torpub.publish.hashing import DIGEST_SIZE
 
 MIN_PIECE_SIZE = 16 << 10
 MAX_PIECE_SIZE = 128 << 20
+# 9999-12-31T23:59:59Z: the last second a datetime (and so torf) can hold.
+LAST_CREATION_DATE = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class BuildSettings:
             raise ConfigError(f"chunk budget {self.chunk_budget} is not positive")
         if self.creation_date is not None and self.creation_date < 0:
             raise ConfigError(f"creation date {self.creation_date} is before 1970")
+        if self.creation_date is not None and self.creation_date > LAST_CREATION_DATE:
+            raise ConfigError(f"creation date {self.creation_date} is after the year 9999")
 
 
 def _check_url(url: str, what: str) -> None:

@@ -1,5 +1,8 @@
 """The thin ``cloudflare`` SDK client the Cloudflare backend makes its calls through:
-429s waited out as Retry-After asks, paging, and errors with the API token cut out."""
+429s waited out as Retry-After asks, paging, and errors with the API token cut out.
+
+An error names the call, the HTTP status and Cloudflare's first error code and
+message; never the response body or the request, which carry the token."""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import cloudflare
+import httpx
 
 from torpub.errors import ProviderError
 from torpub.format.names import LABEL
+from torpub.redaction import reason
 
 NAME = "cloudflare"
 MAX_RATE_RETRIES = 6
@@ -33,9 +38,15 @@ class CloudflareClient:
     def __init__(self, token: str, pacing: Pacing = Pacing()) -> None:
         self._token = token
         # 429s are handled here, where Retry-After is honoured however long it is.
-        self._sdk = cloudflare.Cloudflare(api_token=token, max_retries=0)
+        # The status of the last answer, for an error about a body that does not parse.
+        self._status: int | None = None
+        http = cloudflare.DefaultHttpxClient(event_hooks={"response": [self._saw_answer]})
+        self._sdk = cloudflare.Cloudflare(api_token=token, max_retries=0, http_client=http)
         self._pacing = pacing
         self.calls: dict[str, int] = {}
+
+    def _saw_answer(self, response: httpx.Response) -> None:
+        self._status = response.status_code
 
     def redact(self, text: str) -> str:
         return text.replace(self._token, "[redacted]") if self._token else text
@@ -51,11 +62,31 @@ class CloudflareClient:
                 self._pacing.sleep(_retry_after(e.response.headers.get("retry-after")))
             except cloudflare.APIError as e:
                 raise self._error(what, e) from None
+            except (ValueError, TypeError, AttributeError):
+                # What the SDK raises for a body that is not the API's JSON.
+                raise ProviderError(NAME, f"{what} failed {self._unparsed()}") from None
         raise AssertionError("unreachable")
 
-    def _error(self, what: str, error: Exception) -> ProviderError:
+    def _error(self, what: str, error: cloudflare.APIError) -> ProviderError:
         # ``from None``: the SDK's exception carries the request, headers included.
-        return ProviderError(NAME, f"{what} failed: {self.redact(str(error))}")
+        if isinstance(error, cloudflare.APIStatusError):
+            status = error.status_code
+            return ProviderError(NAME, f"{what} failed (HTTP {status}): {self._said(error.body)}")
+        if isinstance(error, cloudflare.APIResponseValidationError):
+            return ProviderError(NAME, f"{what} failed {self._unparsed()}")
+        why = "timed out" if isinstance(error, cloudflare.APITimeoutError) else "cannot connect"
+        return ProviderError(NAME, f"{what} failed: {why}")
+
+    def _unparsed(self) -> str:
+        return f"(HTTP {self._status or '?'}): the answer is not Cloudflare's (it does not parse)"
+
+    def _said(self, body: object) -> str:
+        """Cloudflare's first error as ``code message``, from an error body."""
+        errors = body.get("errors") if isinstance(body, dict) else None
+        first = errors[0] if isinstance(errors, list) and errors else None
+        if not isinstance(first, dict):
+            return "no error message"
+        return reason(self.redact(f"{first.get('code', '')} {first.get('message', '')}".strip()))
 
     def zones(self, name: str) -> list[Any]:
         return self._call("list zones", lambda: list(self._sdk.zones.list(name=name)))

@@ -17,7 +17,7 @@ from typing import Any
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Target, check_plan_zone, number_option, zone_name
 from torpub.publish.plan import Action, PhaseName, Plan
 from torpub_providers.cloudflare.batches import Held, ids_for, operations
 from torpub_providers.cloudflare.client import NAME, CloudflareClient, Pacing
@@ -44,21 +44,14 @@ class CloudflareOptions:
         zone_id = opts.get("zone_id")
         return cls(
             zone_id=str(zone_id) if zone_id else None,
-            batch_size=_positive(opts.get("batch_size"), "batch_size"),
-            record_quota=_positive(opts.get("record_quota"), "record_quota"),
+            batch_size=_whole(target, "batch_size"),
+            record_quota=_whole(target, "record_quota"),
         )
 
 
-def _positive(value: object, key: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        number = int(str(value))
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ConfigError(f"cloudflare option {key} must be a positive whole number, not {value!r}")
-    return number
+def _whole(target: Target, key: str) -> int | None:
+    number = number_option(target, key, what="a positive whole number", whole=True)
+    return None if number is None else int(number)
 
 
 @dataclass(frozen=True)

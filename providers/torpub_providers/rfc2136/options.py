@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torpub.errors import ConfigError
-from torpub.provider import Target
+from torpub.provider import Target, number_option
 from torpub_providers.rfc2136 import tsig
 
 DEFAULT_PORT = 53
@@ -43,8 +43,8 @@ class Rfc2136Options:
             host,
             port,
             key,
-            _number(target, "timeout", float, DEFAULT_TIMEOUT),
-            int(_number(target, "max_message", int, DEFAULT_MAX_MESSAGE)),
+            number_option(target, "timeout") or DEFAULT_TIMEOUT,
+            int(number_option(target, "max_message", whole=True) or DEFAULT_MAX_MESSAGE),
         )
 
 
@@ -67,17 +67,6 @@ def _port(text: str, server: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise ConfigError(f"server {server!r} has no valid port after ':'")
     return int(text)
-
-
-def _number(target: Target, key: str, kind: type[float] | type[int], default: float) -> float:
-    value = target.options.get(key, default)
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"rfc2136 option {key} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"rfc2136 option {key} must be positive")
-    return number
 
 
 def read_key(path: Path, name: str | None = None) -> tsig.TsigKey:

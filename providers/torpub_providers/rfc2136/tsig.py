@@ -12,6 +12,9 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+import dns.exception
+import dns.name
+
 from torpub.errors import ConfigError
 
 # tsig-keygen's algorithm names → the algorithm names TSIG puts on the wire.
@@ -109,4 +112,9 @@ def _absolute(name: str) -> str:
     name = name.strip().lower()
     if not name or name == ".":
         raise ConfigError("a TSIG key needs a name")
+    try:
+        # An empty or over-long label would otherwise fail deep in dnspython.
+        dns.name.from_text(name)
+    except dns.exception.DNSException as e:
+        raise ConfigError(f"TSIG key name {name!r} is not a DNS name: {e}") from None
     return name if name.endswith(".") else name + "."

@@ -1,5 +1,9 @@
 """The thin boto3 client the Route 53 backend makes its calls through: retries
-with jittered backoff on throttling, paging, and errors with credentials cut out."""
+with jittered backoff on throttling, paging, and errors with credentials cut out.
+
+An error names the operation, the HTTP status and Route 53's error code, with a
+short reason; never the response body, which an endpoint may fill with the signed
+request it received (``X-Amz-Security-Token`` and all)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from typing import Any, NoReturn
 import boto3  # type: ignore[import-untyped]
 import botocore.config  # type: ignore[import-untyped]
 import botocore.exceptions  # type: ignore[import-untyped]
+import botocore.parsers  # type: ignore[import-untyped]
 
 from torpub.errors import ConfigError, ProviderError
+from torpub.redaction import reason
 
 NAME = "route53"
 RETRIED = frozenset({"Throttling", "ThrottlingException", "PriorRequestNotComplete"})
@@ -49,6 +55,12 @@ class Route53Client:
         self._api = self._session.client("route53", config=config)
         self._backoff = backoff
         self.calls: dict[str, int] = {}
+        # The status of the last answer, for an error about a body that does not parse.
+        self._status: int | None = None
+        self._api.meta.events.register("before-parse", self._saw_answer)
+
+    def _saw_answer(self, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
+        self._status = (response_dict or {}).get("status_code")
 
     def redact(self, text: str) -> str:
         """``text`` with every credential the session holds cut out."""
@@ -80,16 +92,24 @@ class Route53Client:
                 raise ConfigError(
                     "route53: no AWS credentials found (profile, environment or instance role)"
                 ) from e
-            except botocore.exceptions.BotoCoreError as e:
+            except (botocore.exceptions.BotoCoreError, botocore.parsers.ResponseParserError) as e:
                 self._fail(operation, e)
 
     def _fail(self, operation: str, error: Exception) -> NoReturn:
-        text = str(error)
-        clean = self.redact(text)
-        failure = ProviderError(NAME, f"{operation} failed: {clean}")
-        if clean != text:
-            raise failure from None  # the original holds a secret: do not chain it
-        raise failure from error
+        # from None: the SDK's exception may hold the body and the signed request.
+        raise ProviderError(NAME, f"{operation} failed {self._why(error)}") from None
+
+    def _why(self, error: Exception) -> str:
+        if isinstance(error, botocore.exceptions.ClientError):
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+            detail = error.response.get("Error", {})
+            message = reason(self.redact(str(detail.get("Message") or "")))
+            return f"(HTTP {status}, {detail.get('Code') or 'no error code'}): {message}".rstrip(
+                ": "
+            )
+        if isinstance(error, botocore.parsers.ResponseParserError):
+            return f"(HTTP {self._status or '?'}): the answer is not Route 53's (it does not parse)"
+        return f"({type(error).__name__}): {reason(self.redact(str(error)))}"
 
     def pages(self, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paginated list call (Route 53's Next* markers)."""

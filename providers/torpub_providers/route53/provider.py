@@ -14,7 +14,7 @@ from typing import Any
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Target, check_plan_zone, number_option, zone_name
 from torpub.publish.plan import PhaseName, Plan
 from torpub_providers.route53.batches import Limits, change_batches, check_changes
 from torpub_providers.route53.client import NAME, Backoff, Route53Client
@@ -37,26 +37,17 @@ class Route53Options:
         opts = target.options
         zone_id = opts.get("zone_id")
         profile = opts.get("profile")
+        wait_timeout = number_option(target, "wait_timeout", what="seconds", zero=True)
         return cls(
             zone_id=_zone_id(str(zone_id)) if zone_id else None,
             profile=str(profile) if profile else None,
             phase_wait=_flag(opts.get("phase_wait", True), "phase_wait"),
-            wait_timeout=_seconds(opts.get("wait_timeout", 600.0)),
+            wait_timeout=600.0 if wait_timeout is None else wait_timeout,
         )
 
 
 def _zone_id(value: str) -> str:
     return value.rsplit("/", 1)[-1]
-
-
-def _seconds(value: object) -> float:
-    try:
-        seconds = float(str(value))
-    except ValueError:
-        seconds = -1.0
-    if seconds < 0:
-        raise ConfigError(f"route53 option wait_timeout must be seconds, not {value!r}")
-    return seconds
 
 
 def _flag(value: object, key: str) -> bool:
