@@ -5,8 +5,8 @@ headless Chromium that visits them (web/test/e2e/drive.mjs, puppeteer-core).
   CORS header, relaying to a named; returns the endpoint's URL. BIND's own DoH
   listener speaks HTTP/2 only without TLS and sends no CORS header, so a page
   cannot use it (shared/design/test-servers.md).
-- ``cors_mirror(root)``: nginx configured by ``torpub server-config nginx``, with
-  the CORS headers a browser needs to use it as a web seed (record format §6).
+- ``cors_mirror(root, rate=None)``: nginx configured by ``torpub server-config nginx
+  --cors '*'``, a web seed browsers may use (record format §6); also serves the page.
 - ``visit(page, link, directory)``: click the link in headless Chromium; what the
   page showed and what the browser saved.
 """
@@ -116,27 +116,6 @@ http {{
 """
 
 
-def with_cors(config: str) -> str:
-    """TEMPORARY, until `torpub server-config nginx --cors` is on main: the CORS
-    headers of record format §6 added to the generated config by hand. Swap for the
-    flag then. WebTorrent's Range requests also send Cache-Control, so the preflight
-    allows both."""
-    cors = """
-        if ($request_method = OPTIONS) {
-            add_header Access-Control-Allow-Origin "*";
-            add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS";
-            add_header Access-Control-Allow-Headers "Range, Cache-Control";
-            add_header Access-Control-Max-Age 86400;
-            return 204;
-        }
-        add_header Access-Control-Allow-Origin "*" always;
-        add_header Access-Control-Expose-Headers "Content-Range, Content-Length, Accept-Ranges" always;
-"""
-    marker = "    location / {\n"
-    assert marker in config, "torpub server-config nginx changed its layout"
-    return config.replace(marker, marker + cors, 1)
-
-
 StartMirror = Callable[..., WebServer]
 
 
@@ -149,7 +128,8 @@ def cors_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartMirro
         directory = tmp_path_factory.mktemp("mirror")
         (directory / "tmp").mkdir()
         port = free_port()
-        command = ["server-config", "nginx", "--root", str(root), "--listen", f"127.0.0.1:{port}"]
+        listen = f"127.0.0.1:{port}"
+        command = ["server-config", "nginx", "--root", str(root), "--listen", listen, "--cors", "*"]
         generated = subprocess.run(
             [TORPUB, *command],
             check=True,
@@ -157,7 +137,7 @@ def cors_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartMirro
             text=True,
         ).stdout
         site = directory / "site.conf"
-        site_config = with_cors(generated)
+        site_config = generated
         if rate is not None:
             site_config = site_config.replace(
                 "    location / {\n", f"    location / {{\n        limit_rate {rate};\n", 1
