@@ -12,6 +12,10 @@ const NOERROR = 0
 const NXDOMAIN = 3
 const RCODES = { 1: 'FORMERR', 2: 'SERVFAIL', 4: 'NOTIMP', 5: 'REFUSED' }
 const MAX_CNAMES = 8
+// A DNS message is at most 65535 octets (RFC 8484 §6 keeps that limit); the JSON
+// form of one is bounded by the same measure, with room for its quoting.
+const MAX_WIRE = 65535
+const MAX_JSON = 4 * MAX_WIRE
 const decoder = new TextDecoder()
 
 /**
@@ -47,8 +51,7 @@ export class DohClient {
     const response = await this.#wire(name, signal)
     const type = response.headers.get('content-type') ?? ''
     if (response.ok && type.split(';')[0].trim() === WIRE) {
-      const body = new Uint8Array(await response.arrayBuffer())
-      return answer(name, decodeResponse(body, name))
+      return answer(name, decodeResponse(await readBounded(response, MAX_WIRE, name), name))
     }
     if (this.method === 'auto' && response.status < 500) {
       this.method = 'json' // an endpoint that speaks the JSON API only
@@ -84,8 +87,9 @@ export class DohClient {
     if (!response.ok) throw new ResolutionFailed(name, `the DoH endpoint answered HTTP ${response.status}`)
     let body
     try {
-      body = JSON.parse(decoder.decode(await response.arrayBuffer()))
-    } catch {
+      body = JSON.parse(decoder.decode(await readBounded(response, MAX_JSON, name)))
+    } catch (e) {
+      if (e instanceof ResolutionFailed) throw e
       throw new ResolutionFailed(name, 'the DoH endpoint answered neither DNS nor JSON')
     }
     return answer(name, fromJson(body, name))
@@ -130,6 +134,24 @@ function answer (name, message) {
     ttl: Math.min(...txt.map((r) => r.ttl)),
     ad: message.ad
   }
+}
+
+/** The body, refused once it passes `limit` octets: the endpoint is not trusted to be brief. */
+async function readBounded (response, limit, name) {
+  const parts = []
+  let size = 0
+  const reader = response.body.getReader()
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    size += part.value.length
+    if (size > limit) {
+      reader.cancel().catch(() => {})
+      throw new ResolutionFailed(name, `the DoH endpoint's answer is longer than ${limit} octets`)
+    }
+    parts.push(part.value)
+  }
+  const body = new Uint8Array(size)
+  parts.reduce((at, part) => (body.set(part, at), at + part.length), 0)
+  return body
 }
 
 function withTimeout (signal, ms) {

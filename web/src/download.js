@@ -8,6 +8,7 @@ import WebTorrent from 'webtorrent'
 
 import { DownloadError } from './errors.js'
 import { resolveTorrent } from './resolve.js'
+import { summarise } from './torrentinfo.js'
 
 const ORIGIN_TIMEOUT = 10_000
 const STALL_TIMEOUT = 60_000
@@ -17,14 +18,17 @@ const STALL_TIMEOUT = 60_000
  * server), 'dns' (asking for the torrent), 'torrent' (bytes over BitTorrent).
  */
 export async function download (url, options = {}) {
-  const { onProgress = () => {}, signal, originTimeout = ORIGIN_TIMEOUT } = options
-  const fromOrigin = await tryOrigin(url, originTimeout, signal, onProgress)
+  const { onProgress = () => {}, signal, originTimeout = ORIGIN_TIMEOUT, origin = true } = options
+  // origin: false when the caller has just found the origin silent (the drop-in).
+  const fromOrigin = origin && await tryOrigin(url, originTimeout, signal, onProgress)
   if (fromOrigin) return fromOrigin
   onProgress({ phase: 'dns', done: 0, total: 0, peers: 0 })
   const resolved = await resolveTorrent(url, options)
   if (resolved.torrent === null) {
     throw new DownloadError(url, 'DNS publishes only the info-hash; a browser needs the whole torrent to use web seeds')
   }
+  const { files } = summarise(resolved.torrent)
+  if (files !== 1) throw new DownloadError(url, `the torrent holds ${files} files, not the one this URL names`)
   const blob = await fetchTorrent(url, resolved, { ...options, onProgress })
   return new File([blob], fileName(url, resolved.name), { type: 'application/octet-stream' })
 }
@@ -94,9 +98,6 @@ function fetchTorrent (url, resolved, { onProgress, signal, stallTimeout = STALL
     torrent.on('download', report)
     torrent.on('done', async () => {
       report()
-      if (torrent.files.length !== 1) {
-        return finish(new DownloadError(url, `the torrent holds ${torrent.files.length} files, not the one this URL names`))
-      }
       try {
         finish(null, await torrent.files[0].blob())
       } catch (e) {

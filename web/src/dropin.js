@@ -61,7 +61,7 @@ async function fallBack (link, options, controller, plain) {
   try {
     const file = await download(href, {
       ...options,
-      originTimeout: options.originTimeout ?? PROBE_TIMEOUT,
+      origin: false,
       signal: controller.signal,
       onProgress: (p) => display.progress(p)
     })
@@ -69,7 +69,7 @@ async function fallBack (link, options, controller, plain) {
     display.done(`Downloaded ${file.name} over BitTorrent (${origin} did not answer).`)
   } catch (e) {
     if (controller.signal.aborted) return display.failed('Download cancelled.')
-    const why = e instanceof TorpubError ? e.message : `unexpected error: ${e?.message ?? e}`
+    const why = clip(e instanceof TorpubError ? e.message : `unexpected error: ${e?.message ?? e}`)
     display.failed(`${origin} did not answer, and the file could not be fetched another way: ${why}`)
   }
 }
@@ -157,6 +157,12 @@ function injectStyle () {
   style.id = 'torpub-style'
   style.textContent = CSS
   document.head.append(style)
+}
+
+/** A message for the page, whose parts may come from DNS: bounded, never markup
+ * (it is only ever set as textContent). */
+function clip (text, limit = 400) {
+  return text.length > limit ? `${text.slice(0, limit)}…` : text
 }
 
 function size (bytes) {

@@ -111,3 +111,18 @@ test('auto falls back to the JSON API when GET gets no DNS message', async () =>
   assert.deepEqual((await client.query(NAME)).values, ['v=torrent1'])
   assert.equal(asked.filter((q) => q.includes('dns=')).length, 1, 'JSON is remembered')
 })
+
+test('an answer longer than any DNS message is refused before it is all read', async () => {
+  let sent = 0
+  const endless = new ReadableStream({
+    pull (controller) {
+      sent += 16384
+      controller.enqueue(new Uint8Array(16384))
+    }
+  })
+  const client = new DohClient('https://doh.test/dns-query', {
+    fetch: async () => new Response(endless, { headers: { 'content-type': 'application/dns-message' } })
+  })
+  await assert.rejects(client.query(NAME), { message: `no resolver answered ${NAME}: the DoH endpoint's answer is longer than 65535 octets` })
+  assert.ok(sent < 65535 + 3 * 16384)
+})
