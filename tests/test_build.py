@@ -45,7 +45,6 @@ NASTY = [
     "my file.iso",
     "quote'\"d.bin",
     "semi;colon.txt",
-    "back\\slash",
     "bücher ünïcode.tar",
     "100%.iso",
 ]
@@ -152,9 +151,22 @@ def test_scan_follows_file_links_not_directory_links(tmp_path: Path) -> None:
         scan([tmp_path / "dist"], SETTINGS)
 
 
-def test_a_dot_file_named_on_its_own_is_published(tmp_path: Path) -> None:
+def test_a_dot_file_named_on_its_own_is_refused(tmp_path: Path) -> None:
+    # A client saves a download under the URL's last segment and refuses hidden names.
     hidden = make(tmp_path / ".hidden.iso", 10)
-    assert [a.url for a in scan([hidden], SETTINGS)] == [f"{BASE}/.hidden.iso"]
+    with pytest.raises(ArtifactError, match=r"\.hidden\.iso: cannot be published: it starts"):
+        scan([hidden], SETTINGS)
+
+
+@pytest.mark.parametrize(
+    "name", ["back\\slash", os.fsdecode(b"raw\xff bytes.bin"), "esc\x1b[2J.bin", "x" * 201]
+)
+def test_names_clients_refuse_are_not_published(tmp_path: Path, name: str) -> None:
+    make(tmp_path / "dist" / "fine.iso", 10)
+    make(tmp_path / "dist" / name, 10)
+    with pytest.raises(ArtifactError, match="cannot be published: it"):
+        build(scan([tmp_path / "dist"], SETTINGS), SETTINGS)
+    assert not list((tmp_path / "dist").glob("*.torrent"))
 
 
 def test_scan_refuses_a_missing_path(tmp_path: Path) -> None:
@@ -274,7 +286,7 @@ def test_trackers_keep_their_tiers_and_private_sets_the_flag(tmp_path: Path) -> 
 
 
 def test_nasty_names_round_trip(tmp_path: Path) -> None:
-    names = [*NASTY, os.fsdecode(b"raw\xff bytes.bin")]
+    names = NASTY
     for i, name in enumerate(names):
         make(tmp_path / "a b" / "c;d" / name, 100 + i, seed=i)
     built = build(scan([tmp_path], SETTINGS), SETTINGS)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from torpub.client import dnswire, output
 from torpub.errors import DownloadError, RecordError
 from torpub.format import bencode, records
+from torpub.format.filename import unsafe_reason
 from torpub.format.records import Head
 from torpub.format.torrentinfo import single_file, summarise
 
@@ -121,6 +122,6 @@ def test_any_url_names_a_plain_file_or_is_refused(path: str) -> None:
         name = output.name_from_url(f"https://dl.example.com/{path}")
     except DownloadError:
         return
-    assert output.unsafe_reason(name) is None
+    assert unsafe_reason(name) is None
     assert "/" not in name and not name.startswith(".")
     assert not any(unicodedata.category(c)[0] == "C" for c in name)

@@ -61,15 +61,15 @@ def test_serve_refuses_a_port_out_of_range(
     assert "--port" in err and "Traceback" not in err
 
 
-def test_a_name_whose_temp_file_overflows_name_max_is_refused_before_any_write(
+def test_a_name_near_name_max_is_refused_before_any_write(
     release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     limit = os.pathconf(release, "PC_NAME_MAX")
-    long_name = "b" * (limit - len(".torrent"))  # its .torrent fits; its temp name does not
+    long_name = "b" * (limit - len(".torrent"))  # its .torrent would just fit
     (release / long_name).write_bytes(b"b" * 1000)
     code, err = run(capsys, "build", release, "-u", BASE)
     assert code == EXIT_ERROR
-    assert "the name is too long: its temp file would pass" in err
+    assert "cannot be published: it is longer than 200 bytes" in err
     assert sorted(p.name for p in release.iterdir()) == ["a.bin", long_name]
 
 

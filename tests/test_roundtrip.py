@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from torpub.format.filename import unsafe_reason
 from torpub.format.names import names_for, parse_name
 from torpub.format.records import Encoding, Head, decode, encode
 from torpub.provider import Target
@@ -26,7 +27,11 @@ segment = st.text(
     min_size=1,
     max_size=20,
 ).filter(lambda s: not s.startswith(".") and not s.endswith(".torrent"))
-relpath = st.lists(segment, min_size=1, max_size=6).map("/".join)
+# The file's own name is also what a client saves the download as: one it accepts.
+file_name = segment.filter(lambda s: unsafe_reason(s) is None)
+relpath = st.tuples(st.lists(segment, max_size=5), file_name).map(
+    lambda parts: "/".join([*parts[0], parts[1]])
+)
 
 
 @settings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import subprocess
@@ -274,3 +275,54 @@ def _body(text: str) -> str:
     block = zonefile.find_block(text)
     assert block is not None
     return block.body
+
+
+# --- any text: parsed, or refused with a ZoneError ---------------------------------
+
+# Zone-file syntax is made of few characters: draw mostly from them, so the fuzzer
+# builds markers, quotes, parentheses, escapes and directives rather than noise.
+_SYNTAX = st.sampled_from(
+    [zonefile.BEGIN, zonefile.END, "\n", "\r\n", " ", "\t", '"', "\\", "(", ")", ";", "@",
+     "$ORIGIN ", "$TTL ", "$INCLUDE ", "IN ", "TXT ", "SOA ", "A ", "3600 ", "1w2d ",
+     "example.com.", "x._torrent.dl.example.com. ", "\\065", "\\999", "\x00", "é", "\udce9"]
+)  # fmt: skip
+_fuzz_text = st.one_of(
+    st.lists(st.one_of(_SYNTAX, st.text(max_size=8)), max_size=40).map("".join),
+    st.text(),
+)
+
+
+@given(_fuzz_text)
+@settings(max_examples=1500)
+def test_any_text_parses_or_is_a_zone_error(text: str) -> None:
+    with contextlib.suppress(ZoneError):
+        block = zonefile.find_block(text)
+        if block is not None:
+            assert text[block.start :].lstrip().startswith("; BEGIN torpub-managed records")
+            assert block.body in text[block.start : block.end]
+            outside = zonefile.without_block(text)
+            assert outside == text[: block.start] + text[block.end :]
+    with contextlib.suppress(ZoneError):
+        origin = zonefile.zone_origin(text)
+        assert origin is None or origin.endswith(".")
+    with contextlib.suppress(ZoneError):
+        raised, serial = zonefile.raise_serial(text, TODAY)
+        assert zonefile.find_soa(raised).serial == serial
+        assert serial == zonefile.next_serial(zonefile.find_soa(text).serial, TODAY)
+    try:
+        records = zonefile.parse_block(text, ZONE)
+    except ZoneError:
+        return
+    # What parsed is written back as it was read.
+    assert set(zonefile.parse_block(zonefile.render_block(records), ZONE)) == set(records)
+
+
+@given(_fuzz_text, _record_sets)
+@settings(max_examples=300)
+def test_what_torpub_writes_into_any_file_reads_back(text: str, records: set[Record]) -> None:
+    try:
+        written = zonefile.with_block(text, records)
+    except ZoneError:
+        return  # the file's own markers are broken: refused, nothing written
+    assert set(zonefile.parse_block(_body(written), ZONE)) == records
+    assert zonefile.without_block(written).startswith(zonefile.without_block(text).rstrip("\n"))

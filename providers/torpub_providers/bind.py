@@ -74,6 +74,9 @@ class BindProvider:
 
     def __init__(self, target: Target, *, today: Callable[[], dt.date] = _utc_today) -> None:
         self._options = BindOptions.from_target(target)
+        # Resolved once: a symlinked zone file is read, checked and replaced at its
+        # target (the link stays a link), and a relative one is found from any cwd.
+        self._real = Path(os.path.realpath(self._options.zone_file))
         self._zone = zone_name(target.zone) if target.zone else None
         self._today = today
 
@@ -88,14 +91,16 @@ class BindProvider:
     def records(self) -> Sequence[Record]:
         text = self._read()
         zone = self._zone_of(text)
-        self._checkzone(zone, self._options.zone_file)
+        self._checkzone(zone, self._real, shown=self._options.zone_file)
         return self._block_records(text, zone)
 
     def apply(self, plan: Plan) -> None:
+        self._remove_leftovers()
         if not plan.has_changes:
             return  # an unchanged zone keeps its serial, so secondaries transfer nothing
         path = self._options.zone_file
         text = self._read()
+        self._check_replaceable()
         zone = self._zone_of(text)
         check_plan_zone(plan, zone)
         records = apply_changes(self._block_records(text, zone), plan, path)
@@ -113,7 +118,7 @@ class BindProvider:
     def _read(self) -> str:
         path = self._options.zone_file
         try:
-            data = path.read_bytes()
+            data = atomic.read_regular(self._real)
         except FileNotFoundError:
             raise ZoneError(
                 f"zone file {path} does not exist; torpub does not create zones"
@@ -122,6 +127,23 @@ class BindProvider:
             raise ZoneError(f"cannot read zone file {path}: {e.strerror}") from e
         # surrogateescape carries any non-UTF-8 byte (a Latin-1 comment, say) through unchanged.
         return data.decode("utf-8", "surrogateescape")
+
+    def _remove_leftovers(self) -> None:
+        """Temp files of a run killed before its rename would stay beside the zone forever."""
+        try:
+            atomic.remove_leftovers(self._real)
+        except FileNotFoundError:
+            pass  # no directory, no zone file: reading it says so
+        except OSError as e:
+            raise ZoneError(f"cannot list the directory of {self._real}: {e.strerror}") from e
+
+    def _check_replaceable(self) -> None:
+        try:
+            atomic.replaceable(self._real)
+        except OSError as e:
+            raise ZoneError(
+                f"will not replace zone file {self._options.zone_file}: {e.strerror}"
+            ) from e
 
     def _zone_of(self, text: str) -> str:
         path = self._options.zone_file
@@ -145,7 +167,7 @@ class BindProvider:
         """A name torpub writes must hold nothing outside its block: BIND would
         merge both into one RRset, half of which torpub would then rewrite."""
         path = self._options.zone_file
-        with _staged(path, zonefile.without_block(text)) as outside:
+        with _staged(self._real, zonefile.without_block(text)) as outside:
             dump = self._checkzone(zone, outside, "-D", "-o", "-", shown=path)
         shared = sorted(written & dumped_names(dump))
         if shared:
@@ -158,11 +180,14 @@ class BindProvider:
 
     def _replace(self, zone: str, old_text: str, new_text: str) -> None:
         path = self._options.zone_file
-        with _staged(path, new_text) as staged:
+        with _staged(self._real, new_text) as staged:
             self._checkzone(zone, staged, shown=path, what="would not load after the change")
             if self._read() != old_text:
                 raise ProviderError(NAME, f"{path} changed while torpub was writing it; run again")
-            atomic.commit(staged, path)
+            try:
+                atomic.commit(staged, self._real)
+            except OSError as e:
+                raise ZoneError(f"cannot replace zone file {path}: {e.strerror}") from e
 
     def _checkzone(
         self,
@@ -282,14 +307,18 @@ def _naming(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _staged(path: Path, text: str) -> Iterator[Path]:
-    """A fully written temp file beside ``path``, removed unless committed."""
-    fd, tmp = atomic.temp_path_for(path)
+    """A fully written temp file beside ``path``, removed unless committed; it
+    stays open, and so locked, until then (see :mod:`torpub.atomic`)."""
+    try:
+        fd, tmp = atomic.temp_path_for(path)
+    except OSError as e:
+        raise ZoneError(f"cannot write a file beside {path}: {e.strerror}") from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(text.encode("utf-8", "surrogateescape"))
             f.flush()
             os.fsync(f.fileno())
-        yield tmp
+            yield tmp
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -11,36 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
-import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from torpub.errors import DownloadError
-
-_SEPARATORS = ("/", "\\")
-# Control, format (bidi overrides), surrogate (undecodable bytes), private-use,
-# unassigned, and line or paragraph separators: what a terminal or a file
-# manager would show as something else.
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-# Long enough for any real artifact's name, with room for the hidden part names
-# (".<name>.http-part.etag") under NAME_MAX = 255.
-MAX_NAME = 200
-
-
-def unsafe_reason(name: str) -> str | None:
-    """Why ``name`` cannot name a file in the output directory; None when it can."""
-    if name in ("", ".", ".."):
-        return "it is empty, '.' or '..'"
-    if name.startswith("."):
-        return "it starts with a dot (a hidden file)"
-    if any(s in name for s in _SEPARATORS):
-        return "it holds a path separator"
-    if any(unicodedata.category(c) in _INVISIBLE for c in name):
-        return "it holds control or format characters, or bytes that are not UTF-8"
-    if len(name.encode("utf-8")) > MAX_NAME:
-        return f"it is longer than {MAX_NAME} bytes"
-    return None
+from torpub.format.filename import unsafe_reason
 
 
 def name_from_url(url: str) -> str:

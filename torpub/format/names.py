@@ -12,6 +12,8 @@ import dns.name
 from torpub.errors import InvalidURL
 
 LABEL = "_torrent"
+# RFC 1035 §2.3.4: octets of a name on the wire, length octets and the root's included.
+MAX_NAME_OCTETS = 255
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _CHUNK_ID = re.compile(r"[0-9a-f]{16}")
@@ -32,20 +34,34 @@ class TorrentNames:
         return f"{self.key}.{LABEL}.{self.host}."
 
     def chunk_name(self, chunk_id: str, index: int) -> str:
-        return f"{index}.{chunk_id}.{self.head_name}"
+        name = f"{index}.{chunk_id}.{self.head_name}"
+        # The host's labels were checked, the others are short: only the total can
+        # overflow, and only here, as chunk names are the longest.
+        octets = len(name) + 1  # ASCII: one octet per character, plus the root's
+        if octets > MAX_NAME_OCTETS:
+            over = octets - MAX_NAME_OCTETS
+            raise InvalidURL(
+                self.url,
+                f"its DNS chunk names would be {octets} octets long, over DNS's "
+                f"{MAX_NAME_OCTETS}: the host is too long by {over}",
+            )
+        return name
 
 
 def names_for(url: str) -> TorrentNames:
+    """The names of ``url``; InvalidURL when DNS cannot hold them (before any is used)."""
     parts = urlsplit(url)
     if not parts.hostname:
         raise InvalidURL(url, "it has no host")
     target = url_target(url)
-    return TorrentNames(
+    names = TorrentNames(
         url=url,
         target=target,
         key=hashlib.sha1(target.encode()).hexdigest(),
         host=dns_host(parts.hostname, url),
     )
+    names.chunk_name("0" * 16, 0)  # the shortest chunk name: longer indexes check again
+    return names
 
 
 def url_target(url: str) -> str:

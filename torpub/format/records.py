@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote
 
-from torpub.errors import ChecksumMismatch, LimitExceeded, MissingChunk, RecordError
+from torpub.errors import ChecksumMismatch, ConfigError, LimitExceeded, MissingChunk, RecordError
 from torpub.format import bencode
 from torpub.format.names import TorrentNames
 
@@ -19,6 +19,8 @@ DEFAULT_CHUNK_SIZE = 900
 DEFAULT_HEAD_TTL = 300
 DEFAULT_CHUNK_TTL = 86400
 MAX_STRING = 255
+# RFC 2181 §8: a TTL above 2^31 - 1 is read as 0 (BIND does so silently).
+MAX_TTL = (1 << 31) - 1
 # DNS Flag Day 2020: the EDNS buffer size that avoids IP fragmentation.
 UDP_ANSWER_LIMIT = 1232
 _OWNER = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -142,6 +144,10 @@ def valid_owner(owner: str) -> bool:
     return bool(_OWNER.fullmatch(owner))
 
 
+def valid_ttl(ttl: int) -> bool:
+    return 0 <= ttl <= MAX_TTL
+
+
 @dataclass(frozen=True)
 class Encoding:
     """How a torrent is cut into records."""
@@ -153,9 +159,12 @@ class Encoding:
 
     def __post_init__(self) -> None:
         if self.chunk_size < 4 or self.chunk_size % 4:
-            raise ValueError(f"chunk size {self.chunk_size} is not a positive multiple of 4")
+            raise ConfigError(f"chunk size {self.chunk_size} is not a positive multiple of 4")
+        for what, ttl in (("head", self.head_ttl), ("chunk", self.chunk_ttl)):
+            if not valid_ttl(ttl):
+                raise ConfigError(f"{what} TTL {ttl} is not between 0 and {MAX_TTL} seconds")
         if self.owner is not None and not valid_owner(self.owner):
-            raise ValueError(f"owner {self.owner!r} is not 1-64 of [A-Za-z0-9._-]")
+            raise ConfigError(f"owner {self.owner!r} is not 1-64 of [A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from torpub.errors import ArtifactError, ConfigError
+from torpub.format.filename import unsafe_reason
 from torpub.publish.torrent import BuildSettings
 
 
@@ -74,6 +75,11 @@ def _files_below(top: Path) -> list[str]:
 
 
 def _artifact(path: Path, relpath: str, root: Path, settings: BuildSettings) -> Artifact:
+    # Clients save a download under the URL's last segment, this file's name, and
+    # refuse names that could hide or move it: such a file cannot be published.
+    reason = unsafe_reason(path.name)
+    if reason is not None:
+        raise ArtifactError(str(path), f"cannot be published: {reason}, which clients refuse")
     url = artifact_url(settings.base_url, relpath)
     return Artifact(path, relpath, url, root / f"{relpath}.torrent", root)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torpub.atomic import temp_name_length, write_atomic
+from torpub.atomic import write_atomic
 from torpub.errors import ArtifactError, ConfigError, TorpubError
 from torpub.publish import buildcache
 from torpub.publish.artifacts import Artifact, artifact_url, scan, stat_path, url_list
@@ -201,24 +201,6 @@ def _check_writable(artifacts: Sequence[Artifact]) -> None:
     for artifact in artifacts:
         if artifact.torrent_path.is_dir():
             raise ConfigError(f"{artifact.torrent_path}: a directory is in the torrent's place")
-        _check_name_fits(artifact.torrent_path)
-
-
-def _check_name_fits(path: Path) -> None:
-    """Refuse, before any torrent is written, a name whose temp file (``.name.XXXXXXXX
-    .torpub-tmp``) the file system cannot hold, though the artifact's own name fits."""
-    existing = path.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    try:
-        limit = os.pathconf(existing, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    if temp_name_length(path) > limit:
-        raise ArtifactError(
-            str(path),
-            f"the name is too long: its temp file would pass {limit} bytes",
-        )
 
 
 def _write_torrent(path: Path, torrent: bytes) -> None:

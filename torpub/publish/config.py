@@ -15,7 +15,9 @@ from torpub.format.records import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_CHUNK_TTL,
     DEFAULT_HEAD_TTL,
+    MAX_TTL,
     valid_owner,
+    valid_ttl,
 )
 from torpub.provider import OptionValue, Target
 
@@ -55,8 +57,9 @@ class Settings:
             raise ConfigError(f"chunk_size {self.chunk_size} must be a positive multiple of 4")
         if self.chunk_budget < 1:
             raise ConfigError("chunk_budget must be at least 1")
-        if self.head_ttl < 0 or self.chunk_ttl < 0:
-            raise ConfigError("TTLs cannot be negative")
+        for key in ("head_ttl", "chunk_ttl"):
+            if not valid_ttl(getattr(self, key)):
+                raise ConfigError(f"{key} {getattr(self, key)} must be from 0 to {MAX_TTL} seconds")
         if self.owner is not None and not valid_owner(self.owner):
             raise ConfigError(f"owner {self.owner!r} must be 1-64 of A-Z a-z 0-9 . _ -")
 

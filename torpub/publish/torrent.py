@@ -41,7 +41,8 @@ class BuildSettings:
         _check_base_url(self.base_url, "base URL")
         for mirror in self.mirrors:
             _check_base_url(mirror, "mirror")
-        names_for(self.base_url)  # the artifacts' URLs must be nameable in DNS
+        # The artifacts' URLs must be nameable in DNS, up to the last chunk the budget allows.
+        names_for(self.base_url).chunk_name("0" * 16, max(self.chunk_budget - 1, 0))
         for tier in self.trackers:
             if not tier:
                 raise ConfigError("a tracker tier is empty")
