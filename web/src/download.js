@@ -8,6 +8,7 @@ import WebTorrent from 'webtorrent'
 
 import { DownloadError } from './errors.js'
 import { resolveTorrent } from './resolve.js'
+import { fileName } from './filename.js'
 import { summarise } from './torrentinfo.js'
 
 const ORIGIN_TIMEOUT = 10_000
@@ -105,18 +106,4 @@ function fetchTorrent (url, resolved, { onProgress, signal, stallTimeout = STALL
       }
     })
   })
-}
-
-/**
- * The saved file's name: the URL's last path segment, as curl -O would, else the
- * torrent's; never a path, since both come from the network.
- */
-export function fileName (url, fallback = null) {
-  let segment = ''
-  try {
-    segment = decodeURIComponent(new URL(url).pathname.split('/').pop())
-  } catch {}
-  // eslint-disable-next-line no-control-regex
-  const clean = (name) => (name ?? '').replace(/[\x00-\x1f\x7f/\\]/g, '_').replace(/^\.+/, '')
-  return clean(segment) || clean(fallback) || 'download'
 }

@@ -1,7 +1,8 @@
 /** torpub in the browser: the library's public names. */
 
 export { DohClient } from './doh.js'
-export { download, fileName } from './download.js'
+export { download } from './download.js'
+export { fileName } from './filename.js'
 export { install } from './dropin.js'
 export * from './errors.js'
 export { namesFor } from './names.js'

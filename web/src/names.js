@@ -7,6 +7,8 @@ import { InvalidURL } from './errors.js'
 import { hex, sha1 } from './digest.js'
 
 export const LABEL = '_torrent'
+// RFC 1035 §2.3.4: octets of a name on the wire, length octets and the root's included.
+const MAX_NAME_OCTETS = 255
 
 const UNRESERVED = /[A-Za-z0-9\-._~/]/
 const ESCAPE = /%[0-9a-fA-F]{2}/g
@@ -21,14 +23,19 @@ export async function namesFor (url) {
   const target = urlTarget(url)
   const key = hex(await sha1(encoder.encode(target)))
   const headName = `${key}.${LABEL}.${host}.`
-  return Object.freeze({
-    url,
-    target,
-    key,
-    host,
-    headName,
-    chunkName: (chunkId, index) => `${index}.${chunkId}.${headName}`
-  })
+  const chunkName = (chunkId, index) => {
+    const name = `${index}.${chunkId}.${headName}`
+    // The host's labels were checked, the others are short: only the total can
+    // overflow, and only here, as chunk names are the longest (as names.py says it).
+    const octets = name.length + 1
+    if (octets > MAX_NAME_OCTETS) {
+      throw new InvalidURL(url, `its DNS chunk names would be ${octets} octets long, over DNS's ` +
+        `${MAX_NAME_OCTETS}: the host is too long by ${octets - MAX_NAME_OCTETS}`)
+    }
+    return name
+  }
+  chunkName('0'.repeat(16), 0) // the shortest chunk name: longer indexes check again
+  return Object.freeze({ url, target, key, host, headName, chunkName })
 }
 
 /** The normalised path and query that the key hashes. */

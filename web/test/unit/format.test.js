@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import { ChecksumMismatch, InvalidURL, LimitExceeded, MissingChunk, RecordError } from '../../src/errors.js'
 import { namesFor, urlTarget } from '../../src/names.js'
 import { checkLimits, decodePayload, parseHead } from '../../src/records.js'
+import { fileName } from '../../src/filename.js'
 import { summarise } from '../../src/torrentinfo.js'
 import { nameVectors, recordVectors } from './vectors.js'
 
@@ -94,4 +95,19 @@ test('limits are checked before any chunk is asked for', () => {
   assert.throws(() => checkLimits(head(100000, 10)), { message: 'head asks for 100000 chunks; the limit is 256' })
   assert.throws(() => checkLimits(head(1, (1 << 20) + 1)), LimitExceeded)
   assert.throws(() => checkLimits(head(9, 10), { maxChunks: 8, maxLength: 10 }), LimitExceeded)
+})
+
+test('a host too long for its chunk names is refused, as names.py refuses it', async () => {
+  const host = Array.from({ length: 3 }, () => 'a'.repeat(63)).join('.') + '.example'
+  await assert.rejects(namesFor(`https://${host}/f`), (e) =>
+    e instanceof InvalidURL && /its DNS chunk names would be 2\d\d octets long, over DNS's 255/.test(e.message))
+})
+
+test('a saved file is named by the URL, never by a path or hidden characters', () => {
+  assert.equal(fileName('https://h/pub/my%20file.iso?x=1'), 'my file.iso')
+  assert.equal(fileName('https://h/pub/..%2F..%2Fetc%2Fpasswd'), '_.._etc_passwd')
+  assert.equal(fileName('https://h/pub/evil%E2%80%AEosi.exe'), 'evil_osi.exe')
+  assert.equal(fileName('https://h/pub/', 'from-torrent.bin'), 'from-torrent.bin')
+  assert.equal(fileName('https://h/pub/%2e%2e', '../x'), '_x')
+  assert.equal(fileName('https://h/'), 'download')
 })
