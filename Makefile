@@ -7,14 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
-# (nginx, Apache) and mktorrent (the benchmark's peer); for the browser client
-# (web/): node, headless Chromium and dnsdist (DNS over HTTPS with CORS for named).
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent nodejs chromium dnsdist
+# (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings);
+# for the browser client (web/): node, headless Chromium and dnsdist (DNS over
+# HTTPS with CORS in front of named).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine nodejs chromium dnsdist
 WEB_STAMP := web/node_modules/.installed
 
 .PHONY: demo test lint typecheck pytest web web-test bench system-deps clean
 
-$(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml
+$(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml examples/torpub-hello-provider/torpub_hello/__init__.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -78,6 +79,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/resolve.py
 	$(BIN)/python benchmarks/sync_calls.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -515,3 +515,44 @@ def test_network_strings_are_escaped_in_text_and_markdown() -> None:
     for text in (to_text(report, verbose=1), to_markdown(report)):
         assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
         assert "x1b" in text and "x07" in text and "u202e" in text
+
+
+# --- sync --check -------------------------------------------------------------------
+
+
+def test_sync_check_checks_what_it_applied_and_exits_3_when_a_mirror_breaks(
+    tmp_path: Path,
+    zone_file: Path,
+    named: StartNamed,
+    nginx: StartNginx,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    release = make_release(tmp_path, nginx, {"a": nginx})
+    server = named(ZONE, zone_file)
+    sync = [
+        "sync", *release.flags(), "-p", "bind", "-z", ZONE, "--zone-file", str(zone_file),
+        "--reload-command", server.reload_command, "--wait", "--check",
+        "--check-server", at(server.port), "--check-resolver", at(server.port),
+    ]  # fmt: skip
+
+    code, out, _ = run(capsys, *sync, "--format", "json")
+
+    assert code == EXIT_OK, out
+    *plan_lines, check_line = out.splitlines()
+    assert [json.loads(line)["schema"] for line in plan_lines] == ["torpub-plan"]
+    report = json.loads(check_line)
+    assert report["schema"] == "torpub-check" and report["ok"] is True
+    assert [u["url"] for u in report["urls"]] == [release.url]
+
+    (tmp_path / "mirror-a" / NAME).unlink()  # the mirror lost the file: nothing to sync
+    code, out, _ = run(capsys, *sync)
+
+    assert code == EXIT_UNHEALTHY
+    assert "No changes" in out and "answers 404 instead of 200" in out
+
+
+def test_sync_check_needs_a_sync_that_applies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "sync", str(tmp_path), "-u", "http://127.0.0.1/", "-n", "--check")
+    assert code == EXIT_ERROR and "--check" in err and "torpub check" in err

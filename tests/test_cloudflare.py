@@ -234,7 +234,10 @@ def test_records_written_elsewhere_are_read_back(cloudflare: CloudflareHarness) 
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"colour": "red"}, "no option 'colour'"), ({"batch_size": "0"}, "positive whole number")],
+    [
+        ({"colour": "red"}, "no option 'colour'"),
+        ({"batch_size": "0"}, "batch_size must be at least 1"),
+    ],
 )
 def test_bad_options_are_config_errors(
     cloudflare: CloudflareHarness, options: dict[str, str], message: str

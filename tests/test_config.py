@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from torpub.errors import ConfigError
-from torpub.provider import Target
+from torpub.provider import Target, declared_options
 from torpub.publish.config import SCAFFOLD, Settings, expand_paths, load, parse_piece_size
 
 
@@ -22,8 +22,12 @@ def test_scaffold_loads_with_its_defaults(tmp_path: Path) -> None:
     assert (settings.chunk_size, settings.chunk_budget) == (900, 16)
     assert (settings.head_ttl, settings.chunk_ttl) == (300, 86400)
     assert settings.targets == (
-        Target("bind", "example.com", {"zone_file": str(tmp_path / "db.example.com")}),
+        Target("bind", "example.com", {"zone_file": "db.example.com"}, base=tmp_path),
     )
+    # A path option is relative to the file that names it, once checked.
+    (target,) = settings.targets
+    checked = target.checked(declared_options("bind"))
+    assert checked.path("zone_file") == tmp_path / "db.example.com"
 
 
 def test_every_key(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Every backend runs the conformance suite of tests/conformance.py.
+"""Every backend runs the conformance suite of torpub.testing.conformance.
 
 To add a backend: write a fixture returning a ``conformance.Harness`` (in a
 module ``tests/harness_<name>.py``), import it here and add its name to
@@ -8,7 +8,13 @@ module ``tests/harness_<name>.py``), import it here and add its name to
 from __future__ import annotations
 
 import pytest
-from conformance import (
+from harness_bind import bind
+from harness_cloudflare import cf, cloudflare, cloudflare_server
+from harness_octodns import octodns
+from harness_rfc2136 import rfc2136
+from harness_route53 import aws, moto_server, route53
+
+from torpub.testing.conformance import (
     Harness,
     test_a_changed_artifact_keeps_the_previous_set_and_drops_older_ones,
     test_a_rerun_plans_and_writes_nothing,
@@ -18,11 +24,6 @@ from conformance import (
     test_prune_removes_owned_urls_no_longer_built,
     test_safety_threshold_stops_a_plan_before_any_write,
 )
-from harness_bind import bind
-from harness_cloudflare import cf, cloudflare, cloudflare_server
-from harness_octodns import octodns
-from harness_rfc2136 import rfc2136
-from harness_route53 import aws, moto_server, route53
 
 BACKENDS = ["bind", "route53", "cloudflare", "rfc2136", "octodns"]
 

@@ -95,7 +95,9 @@ def test_an_unwritable_zone_directory_is_one_line(
     finally:
         zones.chmod(0o755)
     assert done.returncode == EXIT_ERROR
-    assert done.stderr == f"torpub: error: bind: cannot write {zone_file}: Permission denied\n"
+    assert (
+        done.stderr == f"torpub: error: cannot write a file beside {zone_file}: Permission denied\n"
+    )
     assert zone_file.read_text() == ZONE_TEXT
     assert sorted(p.name for p in zones.iterdir()) == ["db.example.com"]
 
@@ -123,9 +125,9 @@ def test_a_bad_tsig_key_name_from_the_cli_is_one_line(
 def test_nan_and_inf_option_values_are_refused(
     value: str, release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(ConfigError, match="wait_timeout must be seconds"):
+    with pytest.raises(ConfigError, match="route53 option wait_timeout must be a number"):
         Route53Options.from_target(Target("route53", "example.com", {"wait_timeout": value}))
-    with pytest.raises(ConfigError, match="timeout must be a number"):
+    with pytest.raises(ConfigError, match="rfc2136 option timeout must be a number"):
         Rfc2136Options.from_target(
             Target("rfc2136", "example.com", {"server": "127.0.0.1", "timeout": value})
         )
@@ -133,10 +135,7 @@ def test_nan_and_inf_option_values_are_refused(
         capsys, "sync", release, "-u", BASE, "-p", "rfc2136", "-z", "example.com",
         "--server", "127.0.0.1:53", "-O", f"timeout={value}", "--dry-run",
     )  # fmt: skip
-    assert (
-        code == EXIT_ERROR
-        and f"rfc2136 option timeout must be a number (above 0), not {value!r}" in err
-    )
+    assert code == EXIT_ERROR and f"rfc2136 option timeout must be a number, not {value!r}" in err
     code = main(["sync", str(release), "-u", BASE, "--wait-timeout", value, "--dry-run"])
     _, err = capsys.readouterr()
     assert code == EXIT_USAGE and "--wait-timeout" in err and "Traceback" not in err

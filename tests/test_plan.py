@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torpub.errors import OwnershipConflict, PlanError, SafetyThreshold
+from torpub.errors import OwnershipConflict, PlanError, SafetyThreshold, StalePlan
 from torpub.format.names import names_for, parse_name
 from torpub.format.records import Encoding, Head, Record, TorrentRecords, decode, encode
 from torpub.publish.plan import Action, Change, PhaseName, Plan, Policy, build_plan
@@ -214,3 +214,19 @@ def test_every_crash_point_leaves_old_or_new(releases: list[dict[int, bytes]], p
                 assert got in allowed
         current = after
         assert not build_plan(ZONE, desired, zone.values(), Policy(prune=prune)).has_changes
+
+
+def test_state_after_is_the_zone_a_plan_leaves_and_refuses_a_stale_start() -> None:
+    zone: dict[str, Record] = {}
+    first = [release(url(1), b"a" * 100)]
+    sync(zone, first)
+    before = tuple(sorted(zone.values()))
+    plan = build_plan(ZONE, [release(url(1), b"c" * 100)], before, Policy())
+    apply(zone, plan.changes)
+    assert plan.state_after(before) == tuple(sorted(zone.values()))
+    # Carried out on records it was not made from, the plan is stale: one error.
+    head = next(c.old for c in plan.changes if c.action is Action.UPDATE)
+    with pytest.raises(StalePlan, match=r"demo: .* no longer holds what the plan was made from"):
+        plan.state_after([r for r in before if r != head], "demo")
+    with pytest.raises(StalePlan, match="cannot be created: it holds a value"):
+        build_plan(ZONE, first, []).state_after(before)

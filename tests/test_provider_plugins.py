@@ -75,6 +75,21 @@ def test_torpub_sync_through_the_third_party_backend(
     assert "No changes" in capsys.readouterr().out
 
 
+def test_the_third_party_backend_gets_real_flags_from_its_declaration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sync", "--provider", "hello", "--help"]) == EXIT_OK
+    assert "--indent" in capsys.readouterr().out
+    path = tmp_path / "zone.json"
+    hello = ["--provider", "hello", "--zone", "example.com", "--path", str(path)]
+    args = _sync(tmp_path, *hello)
+    assert main([*args, "--indent", "4"]) == EXIT_OK
+    assert '\n    "records": [' in path.read_text()
+    capsys.readouterr()
+    assert main([*args, "--indent", "-1"]) == EXIT_ERROR
+    assert "hello option indent must be at least 0" in capsys.readouterr().err
+
+
 def test_wait_with_bind_checks_the_server_it_is_given(
     tmp_path: Path,
     zone_file: Path,

@@ -345,7 +345,7 @@ def test_torpub_sync_reports_a_route53_error_without_secrets(
     [
         ({"colour": "red"}, "no option 'colour'"),
         ({"phase_wait": "maybe"}, "true or false"),
-        ({"wait_timeout": "soon"}, "must be seconds"),
+        ({"wait_timeout": "soon"}, "must be a number"),
     ],
 )
 def test_bad_options_are_config_errors(

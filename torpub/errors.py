@@ -16,6 +16,7 @@ TorpubError
 │   └── SafetyThreshold    a plan that deletes or rewrites too much
 ├── ZoneError              a zone that does not parse or contain a host
 ├── ProviderError          a DNS backend failed or refused
+│   ├── StalePlan          the zone changed since the plan was made
 │   └── ZoneUnlisted       the zone cannot be listed; read records by name
 ├── PropagationError       --wait gave up before the servers answered
 ├── ResolutionFailed       no resolver answered a query
@@ -23,6 +24,8 @@ TorpubError
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class TorpubError(Exception):
@@ -112,6 +115,23 @@ class ProviderError(TorpubError):
     def __init__(self, provider: str, message: str) -> None:
         super().__init__(f"{provider}: {message}")
         self.provider = provider
+
+
+class StalePlan(ProviderError):
+    """The zone no longer holds what the plan was made from (someone changed it
+    since): nothing is overwritten, and a new plan is the way on. ``where`` says
+    how much was written before it was noticed, ending in "; "."""
+
+    def __init__(
+        self,
+        provider: str,
+        names: Sequence[str],
+        where: str = "nothing was written; ",
+        why: str = "changed since the plan",
+    ) -> None:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        super().__init__(provider, f"{shown or 'a name'} {why}; {where}plan again")
+        self.names = tuple(names)
 
 
 class ResolutionFailed(TorpubError):

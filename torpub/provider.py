@@ -8,22 +8,53 @@ built-in ones too) and are imported only when used.
 
 from __future__ import annotations
 
-import contextlib
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import dns.name
 
-from torpub.errors import ConfigError, InvalidURL, ZoneError
+from torpub.errors import ConfigError, InvalidURL, ProviderError, StalePlan, ZoneError
 from torpub.format.names import dns_host
 from torpub.format.records import Record
-from torpub.publish.plan import Plan
+from torpub.options import Option, Options, OptionValue, check_options
+from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, state_after
+
+# What a backend needs, from one module: the protocol, its data, the errors it raises.
+__all__ = [
+    "GROUP",
+    "Action",
+    "Authoritative",
+    "Capabilities",
+    "Change",
+    "ConfigError",
+    "Option",
+    "OptionValue",
+    "Options",
+    "Phase",
+    "PhaseName",
+    "Plan",
+    "Propagating",
+    "Provider",
+    "ProviderError",
+    "ReadsByName",
+    "Record",
+    "StalePlan",
+    "Target",
+    "ZoneError",
+    "check_options",
+    "check_plan_zone",
+    "declared_options",
+    "installed",
+    "load",
+    "open_target",
+    "state_after",
+    "zone_name",
+]
 
 GROUP = "torpub.providers"
-OptionValue = str | int | bool
 
 
 @dataclass(frozen=True)
@@ -43,31 +74,13 @@ class Target:
     provider: str
     zone: str | None = None
     options: Mapping[str, OptionValue] = field(default_factory=dict)
+    # Relative path options are relative to this directory (torpub.toml's), else
+    # to the working directory.
+    base: Path | None = None
 
-    def check_options(self, known: Iterable[str]) -> None:
-        """Refuse an option the backend does not take: a typo must not pass silently."""
-        unknown = sorted(set(self.options) - set(known))
-        if unknown:
-            raise ConfigError(f"the {self.provider} provider has no option {unknown[0]!r}")
-
-
-def number_option(
-    target: Target, key: str, *, what: str = "a number", whole: bool = False, zero: bool = False
-) -> float | None:
-    """Option ``key`` as a finite number above 0 (or from 0 with ``zero``), a whole
-    one with ``whole``; None when it is not set. The one place backends coerce a
-    number, so ``nan``, ``inf`` and ``1e999`` are refused alike, in one line."""
-    value = target.options.get(key)
-    if value is None:
-        return None
-    number: float | None = None
-    if not isinstance(value, bool):
-        with contextlib.suppress(ValueError):
-            number = int(str(value)) if whole else float(str(value))
-    if number is None or not math.isfinite(number) or number < 0 or (number == 0 and not zero):
-        bound = "0 or more" if zero else "above 0"
-        raise ConfigError(f"{target.provider} option {key} must be {what} ({bound}), not {value!r}")
-    return number
+    def checked(self, declared: Sequence[Option]) -> Options:
+        """The options checked against a backend's declaration and converted."""
+        return check_options(self.provider, self.options, declared, self.base)
 
 
 @runtime_checkable
@@ -165,6 +178,11 @@ def load(name: str) -> ProviderFactory:
         raise ConfigError(f"unknown provider {name!r} (installed: {known})")
     factory: ProviderFactory = next(iter(matches)).load()
     return factory
+
+
+def declared_options(name: str) -> tuple[Option, ...]:
+    """The options a backend declares (its class's ``options``), importing only it."""
+    return tuple(getattr(load(name), "options", ()))
 
 
 def open_target(target: Target) -> Provider:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from rich.markup import escape as _escape_markup
-
 # Control (Cc), format (Cf: bidi overrides, zero-width joiners), line and paragraph
 # separators (Zl, Zp), surrogates (Cs, from surrogateescape) and unassigned (Cn).
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
@@ -29,7 +27,9 @@ def markup(text: str) -> str:
     """``text`` made safe to put inside a Rich markup string: :func:`shown`, with
     Rich's markup escaped so it prints literally. Emoji codes (``:fire:``) stay
     text because torpub's consoles are made with ``emoji=False`` (cli.app)."""
-    return _escape_markup(shown(text))
+    from rich.markup import escape  # rich loads with the first output, not for --version
+
+    return escape(shown(text))
 
 
 def _visible(char: str) -> str:

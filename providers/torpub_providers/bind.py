@@ -19,13 +19,14 @@ import subprocess
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import dns.name
 
 from torpub import atomic
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish import zonefile
 from torpub.publish.plan import Action, Change, Plan
 
@@ -45,23 +46,15 @@ class BindOptions:
 
     @classmethod
     def from_target(cls, target: Target) -> BindOptions:
-        target.check_options({"zone_file", "reload_command", "checkzone"})
-        zone_file = _text_option(target, "zone_file")
-        if not zone_file:
-            raise ConfigError("the bind provider needs a zone file (--zone-file)")
-        reload = _text_option(target, "reload_command")
+        opts = target.checked(BindProvider.options)
+        zone_file = opts.path("zone_file")
+        assert zone_file is not None  # required
+        reload = opts.text("reload_command")
         try:
             command = tuple(shlex.split(reload)) if reload else ()
         except ValueError as e:
             raise ConfigError(f"reload command {reload!r} does not split into words: {e}") from e
-        return cls(Path(zone_file), command, _text_option(target, "checkzone"))
-
-
-def _text_option(target: Target, key: str) -> str | None:
-    value = target.options.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ConfigError(f"bind option {key} must be text, not {value!r}")
-    return value
+        return cls(zone_file, command, opts.text("checkzone"))
 
 
 def _utc_today() -> dt.date:
@@ -71,6 +64,12 @@ def _utc_today() -> dt.date:
 class BindProvider:
     """Publishes into one zone file that a BIND server (or anything reading its
     format) loads; ``today`` feeds the date-based serial."""
+
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("zone_file", Path, "the zone file torpub edits", required=True),
+        Option("reload_command", str, "a command to run after writing, e.g. 'rndc reload'"),
+        Option("checkzone", str, "the named-checkzone program [default: found on PATH]"),
+    )
 
     def __init__(self, target: Target, *, today: Callable[[], dt.date] = _utc_today) -> None:
         self._options = BindOptions.from_target(target)
@@ -103,7 +102,7 @@ class BindProvider:
         self._check_replaceable()
         zone = self._zone_of(text)
         check_plan_zone(plan, zone)
-        records = apply_changes(self._block_records(text, zone), plan, path)
+        records = plan.state_after(self._block_records(text, zone), NAME)
         with _naming(path):
             new_text, serial = zonefile.raise_serial(
                 zonefile.with_block(text, records), self._today()
@@ -231,33 +230,6 @@ class BindProvider:
                 NAME,
                 f"{done}the reload command failed (exit {result.returncode}): {why or 'no output'}",
             )
-
-
-def apply_changes(records: Iterable[Record], plan: Plan, where: Path) -> tuple[Record, ...]:
-    """The block's records after the plan; a plan made from other records is stale."""
-    held: dict[str, set[Record]] = {}
-    for record in records:
-        held.setdefault(record.name, set()).add(record)
-    for change in plan.changes:
-        at = held.setdefault(change.record.name, set())
-        if change.action is Action.CREATE and at:
-            raise _stale(change, where)
-        if change.action is not Action.CREATE:
-            old = change.old or change.record
-            if old not in held.get(old.name, set()):
-                raise _stale(change, where)
-            held[old.name].discard(old)
-        if change.action is not Action.DELETE:
-            at.add(change.record)
-    return tuple(r for rs in held.values() for r in rs)
-
-
-def _stale(change: Change, where: Path) -> ProviderError:
-    return ProviderError(
-        NAME,
-        f"cannot {change.action} {change.record.name}: {where} no longer holds what the plan "
-        "was made from; plan again",
-    )
 
 
 def written_names(changes: Iterable[Change]) -> set[str]:

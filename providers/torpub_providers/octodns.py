@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import dns.name
 
@@ -26,28 +26,23 @@ from torpub.errors import (
     ConfigError,
     PlanError,
     ProviderError,
+    StalePlan,
     TorpubError,
 )
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish.plan import Action, Change, Plan
 from torpub.redaction import reason
 
 NAME = "octodns"
-_OPTIONS = {"octodns_config", "octodns_target"}
 # Shorter values would turn up inside ordinary text; real secrets are longer.
 _MIN_SECRET = 6
 TXT = "TXT"
 
 
-class OctodnsStale(ProviderError):
-    """What octoDNS reads at a name is not what torpub's plan was made from."""
-
-    def __init__(self, names: Sequence[str], where: str) -> None:
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        super().__init__(NAME, f"{shown} changed since the plan; {where}plan again")
-        self.names = tuple(names)
+# What octodns raised before the one error for a stale plan existed.
+OctodnsStale = StalePlan
 
 
 @dataclass(frozen=True)
@@ -257,14 +252,22 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 class OctodnsProvider:
     """Publishes through one provider of an octoDNS config."""
 
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("octodns_config", Path, "an octoDNS config file", required=True),
+        Option(
+            "octodns_target",
+            str,
+            "which provider of the config to publish through",
+            flag="--target",
+        ),
+    )
+
     def __init__(self, target: Target) -> None:
-        target.check_options(_OPTIONS)
-        config = target.options.get("octodns_config")
-        if not isinstance(config, str) or not config:
-            raise ConfigError("the octodns provider needs an octoDNS config (--octodns-config)")
-        name = target.options.get("octodns_target")
+        opts = target.checked(self.options)
+        config = opts.path("octodns_config")
+        assert config is not None  # required
         zone = zone_name(target.zone) if target.zone else None
-        self._client = OctodnsClient(Path(config), None if name is None else str(name), zone)
+        self._client = OctodnsClient(config, opts.text("octodns_target"), zone)
 
     @property
     def zone(self) -> str:
@@ -291,7 +294,7 @@ class OctodnsProvider:
             seen = torrent_txt(octo_plan.existing.records)
             stale = [n for n, s in states.items() if seen.get(n, set()) != s.old]
             if stale:
-                raise OctodnsStale(stale, where)
+                raise StalePlan(NAME, stale, where)
             outside = sorted({_canonical(c.record.fqdn) for c in octo_plan.changes} - set(states))
             if outside:
                 raise ProviderError(
@@ -312,7 +315,7 @@ class OctodnsProvider:
                     stale.append(name)
                 seen.add(name)
         if stale:
-            raise OctodnsStale(stale, "nothing was written; ")
+            raise StalePlan(NAME, stale)
 
 
 def _canonical(name: str) -> str:

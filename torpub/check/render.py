@@ -105,8 +105,9 @@ def _seed_detail(s: WebSeedResult) -> str:
 # --- JSON -----------------------------------------------------------------------------
 
 
-def to_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+def to_json(report: Report, *, indent: int | None = 2) -> str:
+    """The report as JSON (docs/check-json.md); ``indent=None`` for one line."""
+    return json.dumps(report.to_dict(), indent=indent) + "\n"
 
 
 # --- Markdown -------------------------------------------------------------------------

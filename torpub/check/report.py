@@ -151,4 +151,9 @@ class Report:
         return all(u.ok for u in self.urls)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 1, "ok": self.ok, "urls": [u.to_dict() for u in self.urls]}
+        return {
+            "schema": "torpub-check",
+            "version": 1,
+            "ok": self.ok,
+            "urls": [u.to_dict() for u in self.urls],
+        }

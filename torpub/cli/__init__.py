@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+import typer.main
 
 from torpub import __version__
 from torpub.cli import checking as checking
@@ -21,6 +21,7 @@ from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
 from torpub.cli import serving as serving
 from torpub.cli import syncing as syncing
+from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES as EXIT_CHANGES,
 )
@@ -35,6 +36,9 @@ from torpub.cli.app import (
 from torpub.errors import TorpubError
 from torpub.redaction import redact
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "EXIT_CHANGES",
@@ -83,28 +87,48 @@ def _main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code (the one place that does)."""
-    err = Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="torpub", standalone_mode=False)
+        result = _command(args).main(args=args, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
-        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
+        _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except (OSError, UnicodeError) as e:
         # The file system or the network failing where no caller said what it meant:
         # still one line, never a traceback.
-        err.print(f"[bold red]torpub: error:[/] {_one_line(e)}")
+        _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
-        err.print("torpub: interrupted")
+        _stderr().print("torpub: interrupted")
         return EXIT_INTERRUPTED
     except typer.TyperException as e:  # typer's usage errors: bad flag, missing argument
         show = getattr(e, "show", None)
         if callable(show):
             show()
         else:
-            err.print(f"torpub: {markup(e.format_message())}")
+            _stderr().print(f"torpub: {markup(e.format_message())}")
         return EXIT_USAGE
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _command(args: Sequence[str]) -> Any:
+    """The click command, with the chosen backend's flags when a command takes a
+    target: they depend on --provider, so argv is read for it before parsing."""
+    command: Any = typer.main.get_command(app)  # a group: the subcommands by name
+    name = targetflags.provider_in(args)
+    if name is not None:
+        from torpub import provider
+
+        for sub in targetflags.TARGET_COMMANDS:
+            targetflags.add_flags(command.commands[sub], provider.declared_options(name))
+    return command
+
+
+def _stderr() -> Console:
+    # rich loads only when there is something to say: --version needs none of it.
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, emoji=False, highlight=False)
 
 
 def _one_line(error: Exception) -> str:

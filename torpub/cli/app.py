@@ -7,18 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+
+if TYPE_CHECKING:
+    # Loaded when a command draws output: --version and --help need neither.
+    from rich.console import Console
+    from rich.progress import Progress
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
 # torpub check: published, but something a failover needs is broken.
@@ -161,6 +157,15 @@ class Ui:
 
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Progress]:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -177,6 +182,8 @@ class Ui:
 
 
 def make_ui(verbose: int, quiet: bool) -> Ui:
+    from rich.console import Console
+
     # No emoji codes and no highlighting: names from files and the network print as
     # they are (escaped by torpub.terminal), never as ``:fire:`` turned into 🔥.
     out = Console(soft_wrap=True, emoji=False, highlight=False)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from torpub import atomic
 from torpub.cli.app import (
     OUTPUT,
     TARGET,
@@ -32,13 +31,12 @@ from torpub.cli.app import (
     app,
     make_ui,
 )
-from torpub.cli.publishing import _build, _creation_date, settings_from
+from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError, ZoneError
-from torpub.format.records import Record, TorrentRecords
-from torpub.publish import octodns_yaml
-from torpub.publish import pipeline as publish
-from torpub.publish.plan import Policy, build_plan
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from torpub.format.records import Record, TorrentRecords
 
 
 class ExportFormat(StrEnum):
@@ -90,18 +88,23 @@ def export_command(
     quiet: Quiet = False,
 ) -> None:
     """Write the records as an [bold]octoDNS[/] zone YAML, to review and apply with octoDNS."""
+    from torpub import atomic
+    from torpub.publish import octodns_yaml
+    from torpub.publish.plan import Policy, build_plan
+    from torpub.publish.sync import Publisher
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     zones = [_zone_name(zone)] if zone else []
-    built = _build(
-        ui, paths or [], settings, _creation_date(creation_date), write=True, zones=zones
+    publisher = Publisher(
+        settings, report=report_to(ui), creation_date=_creation_date(creation_date)
     )
-    desired = publish.desired_records(built, settings)
+    desired = publisher.desired(paths or [], write=True, zones=zones)
     origin = zones[0] if zones else _one_host(desired)
     path = _output_path(to, origin, export_format)
     existing = _read_existing(path, origin)
     plan = build_plan(origin, desired, existing, Policy(owner=settings.owner, prune=prune))
-    text = octodns_yaml.to_yaml(octodns_yaml.state_after(existing, plan), origin)
+    text = octodns_yaml.to_yaml(plan.state_after(existing), origin)
     if path is None:
         sys.stdout.write(text)
         return
@@ -134,6 +137,8 @@ def _output_path(to: Path | None, zone: str, export_format: ExportFormat) -> Pat
 
 
 def _read_existing(path: Path | None, zone: str) -> tuple[Record, ...]:
+    from torpub.publish import octodns_yaml
+
     if path is None or not path.exists():
         return ()
     try:

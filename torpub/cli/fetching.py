@@ -6,25 +6,26 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
-from torpub import atomic
 from torpub.cli.app import Quiet, Ui, Verbose, app, finite, make_ui
-from torpub.client import download, fetch, output
-from torpub.client.resolve import Resolved, ResolveOptions, nameservers, resolve
 from torpub.errors import ConfigError, DownloadError
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from torpub.client import download
+    from torpub.client.resolve import Resolved, ResolveOptions
+
+# The resolver (dnspython, asyncio) and the downloader (libtorrent, httpx) are
+# imported by the commands that run them, not by every command's --help.
+# download.SessionOptions.listen, spelled out so --help loads no libtorrent.
+_LISTEN = "0.0.0.0:6881,[::]:6881"
+# download.DEFAULT_STALL_TIMEOUT, likewise.
+_STALL_TIMEOUT = 60.0
 
 CLIENT = "Client"
 
@@ -54,6 +55,8 @@ Concurrency = Annotated[
 def _resolve_options(
     resolvers: list[str] | None, require_dnssec: bool, concurrency: int
 ) -> ResolveOptions:
+    from torpub.client.resolve import ResolveOptions, nameservers
+
     return ResolveOptions(
         nameservers=nameservers(resolvers or ()),
         require_dnssec=require_dnssec,
@@ -81,6 +84,10 @@ def resolve_command(
     quiet: Quiet = False,
 ) -> None:
     """Read URL's torrent from DNS and check it; print a summary or write the .torrent."""
+    from torpub import atomic
+    from torpub.client import output
+    from torpub.client.resolve import resolve
+
     ui = make_ui(verbose, quiet)
     resolved = resolve(url, _resolve_options(resolvers, require_dnssec, concurrency))
     if out is not None:
@@ -178,11 +185,11 @@ def get_command(
             callback=finite,
             rich_help_panel=CLIENT,
         ),
-    ] = download.DEFAULT_STALL_TIMEOUT,
+    ] = _STALL_TIMEOUT,
     listen: Annotated[
         str,
         typer.Option("--listen", help="BitTorrent listen interfaces.", rich_help_panel=CLIENT),
-    ] = download.SessionOptions.listen,
+    ] = _LISTEN,
     no_discovery: Annotated[
         bool,
         typer.Option(
@@ -204,6 +211,8 @@ def get_command(
 
     Running it again continues an interrupted download.
     """
+    from torpub.client import download, fetch
+
     ui = make_ui(verbose, quiet)
     options = fetch.GetOptions(
         http_timeout=timeout,
@@ -241,6 +250,15 @@ def _peers(texts: tuple[str, ...] | list[str]) -> tuple[tuple[str, int], ...]:
 
 @contextmanager
 def _progress_bar(ui: Ui) -> Iterator[download.ProgressCallback]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from torpub import provider
+from torpub.cli import targetflags
 from torpub.cli.app import (
     BaseUrl,
     ChunkBudget,
@@ -34,9 +35,14 @@ from torpub.cli.app import (
     make_ui,
 )
 from torpub.errors import ConfigError
-from torpub.publish import build, config, zonefile
-from torpub.publish import pipeline as publish
 from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from torpub.publish import build, config
+    from torpub.publish.sync import Report
+
+# What a command runs is imported inside it, so each command pays only for its
+# own imports and --help for none (libtorrent, dnspython, torf load on use).
 
 # The flags every build-side command shares: CLI parameter → Settings field.
 _SHARED_FLAGS = {
@@ -57,6 +63,8 @@ _SHARED_FLAGS = {
 def settings_from(params: Mapping[str, Any]) -> config.Settings:
     """torpub.toml merged with the shared flags a command was given; commands pass
     ``locals()`` so each flag is named once, in the command's signature."""
+    from torpub.publish import config
+
     given = {
         field: params[name]
         for name, field in _SHARED_FLAGS.items()
@@ -75,7 +83,23 @@ def settings_from(params: Mapping[str, Any]) -> config.Settings:
 
 
 def _creation_date(flag: int | None) -> int | None:
+    from torpub.publish import build
+
     return flag if flag is not None else build.creation_date_from_env(os.environ)
+
+
+def report_to(ui: Ui) -> Report:
+    """The library's progress and notes, drawn: notes on stderr, a bar while hashing."""
+    from torpub.publish.sync import Report
+
+    @contextmanager
+    def hashing(total: int) -> Iterator[Callable[[int], None]]:
+        with ui.progress(total, "hashing") as bar:
+            yield lambda n: bar.advance(bar.task_ids[0], n)
+
+    return Report(
+        note=lambda message, level: ui.note(markup(message), level=level), hashing=hashing
+    )
 
 
 def _build(
@@ -88,20 +112,10 @@ def _build(
     zones: Sequence[str] = (),
 ) -> list[build.Built]:
     """Scan, check and build the torrents, hashing only what is new or stale."""
-    bsettings = publish.build_settings(settings, creation)
-    out = Path(settings.out) if settings.out else None
-    artifacts = build.scan(publish.artifact_paths(paths, settings), bsettings, out)
-    for zone in zones:
-        publish.check_zone_holds(artifacts, zone)
-    total = build.total_bytes_to_hash(artifacts, bsettings)
-    with ui.progress(total, "hashing") as bar:
-        built = build.build(
-            artifacts, bsettings, write=write, progress=lambda n: bar.advance(bar.task_ids[0], n)
-        )
-    hashed = sum(1 for b in built if not b.reused)
-    noun = "torrent" if len(built) == 1 else "torrents"
-    ui.note(f"{len(built)} {noun}: {hashed} hashed, {len(built) - hashed} unchanged", level=1)
-    return built
+    from torpub.publish.sync import Publisher
+
+    publisher = Publisher(settings, report=report_to(ui), creation_date=creation)
+    return publisher.built(paths, write=write, zones=zones)
 
 
 @app.command("build")
@@ -154,6 +168,9 @@ def zone_command(
     quiet: Quiet = False,
 ) -> None:
     """Print the records as zone-file lines with absolute names, to paste or [bold]$INCLUDE[/]."""
+    from torpub.publish import pipeline as publish
+    from torpub.publish import zonefile
+
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
     built = _build(ui, paths or [], settings, _creation_date(creation_date), write=True)
@@ -165,13 +182,15 @@ def zone_command(
 @app.command("init")
 def init_command(
     path: Annotated[Path, typer.Argument(help="Where to write the scaffold.")] = Path(
-        config.CONFIG_NAME
+        "torpub.toml"  # config.CONFIG_NAME, spelled out so --help loads no config code
     ),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Write a commented [bold]torpub.toml[/] to start from."""
+    from torpub.publish import config
+
     ui = make_ui(verbose, quiet)
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; pass --force to overwrite it")
@@ -185,10 +204,24 @@ def init_command(
 
 
 @app.command("providers")
-def providers_command(verbose: Verbose = 0, quiet: Quiet = False) -> None:
-    """List the DNS backends installed (entry-point group [bold]torpub.providers[/])."""
+def providers_command(
+    name: Annotated[
+        str | None, typer.Argument(help="Only this backend.", show_default=False)
+    ] = None,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """List the DNS backends installed (entry-point group [bold]torpub.providers[/]) and
+    the options each takes (flags of [bold]torpub sync --provider NAME[/])."""
+    from torpub import provider
+
     ui = make_ui(verbose, quiet)
-    for info in provider.installed():
+    found = [i for i in provider.installed() if name in (None, i.name)]
+    if name is not None and not found:
+        provider.load(name)  # the one-line error naming what is installed
+    for info in found:
         where = f"{info.distribution} {info.version}" if info.distribution else "?"
         detail = f"  ({info.value})" if verbose else ""
         ui.out.print(markup(f"{info.name:<12} {where}{detail}"))
+        for option in provider.declared_options(info.name):
+            ui.out.print(f"    {markup(targetflags.describe(option))}")

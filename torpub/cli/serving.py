@@ -10,14 +10,12 @@ from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
 import typer
-import uvicorn
 
 from torpub.cli.app import Quiet, Verbose, app, make_ui
 from torpub.errors import ConfigError
-from torpub.http import serverconfig
-from torpub.http.asgi import TorrentMiddleware
-from torpub.http.cors import Cors as CorsPolicy
 from torpub.terminal import markup
+
+# uvicorn and the HTTP side load in the command that runs them, not for --help.
 
 Cors = Annotated[
     str | None,
@@ -55,6 +53,10 @@ def serve_command(
     quiet: Quiet = False,
 ) -> None:
     """Serve a tree over HTTP, handing BitTorrent clients the [bold].torrent[/] (uvicorn)."""
+    import uvicorn
+
+    from torpub.http.asgi import TorrentMiddleware
+
     ui = make_ui(verbose, quiet)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory")
@@ -85,6 +87,9 @@ def server_config_command(
     quiet: Quiet = False,
 ) -> None:
     """Print a config file that serves a tree with torrent negotiation from nginx or Apache."""
+    from torpub.http import serverconfig
+    from torpub.http.cors import Cors as CorsPolicy
+
     ui = make_ui(verbose, quiet)
     settings = serverconfig.ServerSettings(
         str(root.absolute()),

@@ -6,15 +6,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from torpub import provider
+from torpub.cli import targetflags
 from torpub.cli.app import (
     EXIT_CHANGES,
     EXIT_OK,
+    EXIT_UNHEALTHY,
     OUTPUT,
     TARGET,
     BaseUrl,
@@ -38,14 +38,14 @@ from torpub.cli.app import (
     finite,
     make_ui,
 )
-from torpub.cli.publishing import _build, _creation_date, settings_from
+from torpub.cli.publishing import _creation_date, report_to, settings_from
 from torpub.errors import ConfigError
-from torpub.format.records import Record, TorrentRecords
-from torpub.provider import OptionValue, Target
-from torpub.publish import config, propagation, render
-from torpub.publish import pipeline as publish
-from torpub.publish.plan import Plan, Policy
-from torpub.terminal import markup
+
+if TYPE_CHECKING:
+    from torpub.provider import OptionValue, Target
+    from torpub.publish import config
+    from torpub.publish.plan import Plan
+    from torpub.publish.sync import Publisher
 
 
 class Format(StrEnum):
@@ -54,20 +54,9 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-# The target flags of sync: each CLI parameter sets the provider option of its name.
-_TARGET_FLAGS = (
-    "zone_file",
-    "reload_command",
-    "zone_id",
-    "server",
-    "tsig_key_file",
-    "octodns_config",
-    "octodns_target",
-)
-
-
 @app.command("sync")
 def sync_command(
+    ctx: typer.Context,
     paths: Paths = None,
     base_url: BaseUrl = None,
     mirror: Mirrors = None,
@@ -86,70 +75,28 @@ def sync_command(
         typer.Option(
             "--provider",
             "-p",
-            help="DNS backend (see `torpub providers`) [default: targets in torpub.toml].",
+            help="DNS backend; its options become flags here: see "
+            "`torpub sync --provider NAME --help` or `torpub providers` "
+            "\\[default: targets in torpub.toml].",
             rich_help_panel=TARGET,
         ),
     ] = None,
     zone: Annotated[
         str | None,
         typer.Option(
-            "--zone", "-z", help="Zone name [bind: read from the file].", rich_help_panel=TARGET
-        ),
-    ] = None,
-    zone_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--zone-file", help="bind: the zone file torpub edits.", rich_help_panel=TARGET
-        ),
-    ] = None,
-    reload_command: Annotated[
-        str | None,
-        typer.Option(
-            "--reload-command",
-            help="bind: run after writing, e.g. 'rndc reload'.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    zone_id: Annotated[
-        str | None,
-        typer.Option(
-            "--zone-id",
-            help="route53: the hosted zone's ID, when the name is ambiguous.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server", help="rfc2136: the primary server, HOST[:PORT].", rich_help_panel=TARGET
-        ),
-    ] = None,
-    tsig_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--tsig-key-file",
-            help="rfc2136: a key file as tsig-keygen writes it.",
-            rich_help_panel=TARGET,
-        ),
-    ] = None,
-    octodns_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--octodns-config", help="octodns: the octoDNS config file.", rich_help_panel=TARGET
-        ),
-    ] = None,
-    octodns_target: Annotated[
-        str | None,
-        typer.Option(
-            "--target",
-            help="octodns: which provider of the config to publish through.",
+            "--zone",
+            "-z",
+            help="Zone name \\[some backends read it, e.g. bind from the zone file].",
             rich_help_panel=TARGET,
         ),
     ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option(
-            "--option", "-O", help="KEY=VALUE for the provider; repeatable.", rich_help_panel=TARGET
+            "--option",
+            "-O",
+            help="KEY=VALUE, any option the provider declares; repeatable.",
+            rich_help_panel=TARGET,
         ),
     ] = None,
     prune: Annotated[
@@ -180,12 +127,28 @@ def sync_command(
             "the zone's authoritative servers answer them.",
         ),
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="After applying (and --wait), check from the outside that every URL's "
+            "failover works, as `torpub check` does; exit 3 when something is broken.",
+        ),
+    ] = False,
     check_server: Annotated[
         list[str] | None,
         typer.Option(
             "--check-server",
-            help="With --wait: an authoritative server to check, HOST[:PORT]; repeatable "
-            "[default: the provider's name servers].",
+            help="With --wait or --check: an authoritative server to ask, HOST[:PORT]; "
+            "repeatable \\[default: the provider's name servers].",
+        ),
+    ] = None,
+    check_resolver: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check-resolver",
+            help="With --check: a resolver to check through, HOST[:PORT]; repeatable "
+            "\\[default: the system's].",
         ),
     ] = None,
     wait_timeout: Annotated[
@@ -201,42 +164,46 @@ def sync_command(
     quiet: Quiet = False,
 ) -> None:
     """Build what is missing, plan the DNS changes and apply them [dim](or just show them)[/]."""
+    from torpub.publish.sync import Publisher
+
+    if check and dry_run:
+        raise ConfigError("--check checks what sync applied; for a dry run, run torpub check")
     ui = make_ui(verbose, quiet)
     settings = settings_from(locals())
-    backends = [provider.open_target(t) for t in _targets(settings, locals())]
-    # Read every target first: a zone that does not parse stops the run before
-    # a single torrent is written.
-    held = [publish.read_zone(b) for b in backends]
+    targets = _targets(settings, locals(), targetflags.given(ctx))
     creation = _creation_date(creation_date)
-    zones = [b.zone for b in backends]
-    built = _build(ui, paths or [], settings, creation, write=not dry_run, zones=zones)
-    desired = publish.desired_records(built, settings)
-    plans = _plan(ui, backends, held, desired, Policy(owner=settings.owner, prune=prune))
+    publisher = Publisher(settings, targets, report_to(ui), creation)
+    plans = publisher.plan(paths or [], dry_run=dry_run, prune=prune)
     for plan in plans:
         _show(ui, plan, output_format)
     if dry_run:
         raise typer.Exit(_dry_run_exit_code(plans, detailed_exitcode))
     servers = check_server or []
-    _apply(ui, backends, plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
+    publisher.apply(plans, force=force, wait=wait, servers=servers, timeout=wait_timeout)
+    if check:
+        raise typer.Exit(_check(ui, publisher, servers, check_resolver or [], output_format))
 
 
-def _targets(settings: config.Settings, params: Mapping[str, Any]) -> list[Target]:
-    """The targets from flags (with --provider) or else from torpub.toml; sync passes
-    ``locals()``, as it does to settings_from."""
+def _targets(
+    settings: config.Settings, params: Mapping[str, Any], flags: Mapping[str, OptionValue]
+) -> list[Target]:
+    """The target from --provider and its flags, or else those of torpub.toml;
+    sync passes ``locals()``, as it does to settings_from."""
+    from torpub.provider import Target
+
     provider_name, zone = params["provider_name"], params["zone"]
     options: list[str] = params["option"] or []
-    given = {name: params[name] for name in _TARGET_FLAGS if params[name] is not None}
     if provider_name is None:
         if not settings.targets:
             raise ConfigError(
                 "no target: pass --provider (e.g. --provider bind --zone-file FILE) "
                 "or add [[targets]] to torpub.toml"
             )
-        if given or options or zone:
-            raise ConfigError("target flags such as --zone and --zone-file need --provider")
+        if options or zone:
+            raise ConfigError("target flags such as --zone and --option need --provider")
         return list(settings.targets)
     opts = _provider_options(options)
-    opts.update({k: str(v) if isinstance(v, Path) else v for k, v in given.items()})
+    opts.update(flags)
     return [Target(provider_name, zone, opts)]
 
 
@@ -251,27 +218,9 @@ def _provider_options(options: Sequence[str]) -> dict[str, OptionValue]:
     return opts
 
 
-def _plan(
-    ui: Ui,
-    backends: Sequence[provider.Provider],
-    held: Sequence[Sequence[Record] | None],
-    desired: Sequence[TorrentRecords],
-    policy: Policy,
-) -> list[Plan]:
-    """A plan per target; a zone that cannot be listed is read by name instead."""
-    plans = []
-    for backend, records in zip(backends, held, strict=True):
-        if records is None:
-            ui.note(
-                f"[yellow]{markup(backend.zone)}: the zone cannot be listed, so records are read by "
-                "name; --prune cannot see URLs that are no longer built[/]"
-            )
-            records = publish.read_by_name(backend, desired)
-        plans.append(publish.plan_target(backend, desired, records, policy))
-    return plans
-
-
 def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
+    from torpub.publish import render
+
     if output_format is Format.json:
         sys.stdout.write(render.to_json(plan))
     elif output_format is Format.markdown:
@@ -282,41 +231,37 @@ def _show(ui: Ui, plan: Plan, output_format: Format) -> None:
         ui.out.print(render.to_text(plan, full=ui.verbose > 0), highlight=False)
 
 
+def _check(
+    ui: Ui,
+    publisher: Publisher,
+    servers: Sequence[str],
+    resolvers: Sequence[str],
+    output_format: Format,
+) -> int:
+    """``torpub check`` of what this sync built, after it was applied."""
+    from torpub import check
+    from torpub.check import render
+    from torpub.client.resolve import nameservers
+
+    options = check.CheckOptions(
+        resolvers=nameservers(resolvers),
+        authoritative=nameservers(publisher.nameservers(servers)),
+    )
+    settings = publisher.settings
+    expected = check.expected_from(publisher.last_built, settings.head_ttl, settings.chunk_ttl)
+    report = check.check(expected, options)
+    if output_format is Format.json:
+        text = render.to_json(report, indent=None)  # one more line of JSON Lines
+    elif output_format is Format.markdown:
+        text = render.to_markdown(report)
+    else:
+        text = render.to_text(report, ui.verbose)
+    # Every network string was escaped by the renderer: no markup, no highlighting.
+    ui.out.print(text, end="", markup=False, highlight=False, emoji=False)
+    return EXIT_OK if report.ok else EXIT_UNHEALTHY
+
+
 def _dry_run_exit_code(plans: Sequence[Plan], detailed: bool) -> int:
     """0, or with --detailed-exitcode 2 when some plan has changes."""
     changed = any(p.has_changes for p in plans)
     return EXIT_CHANGES if detailed and changed else EXIT_OK
-
-
-def _apply(
-    ui: Ui,
-    backends: Sequence[provider.Provider],
-    plans: Sequence[Plan],
-    *,
-    force: bool,
-    wait: bool,
-    servers: Sequence[str],
-    timeout: float,
-) -> None:
-    """Apply each plan with changes, once every plan has passed the safety check."""
-    for plan in plans:
-        plan.check_safety(force)
-    for backend, plan in zip(backends, plans, strict=True):
-        if plan.has_changes:
-            backend.apply(plan)
-            ui.note(f"[green]applied[/] {len(plan.changes)} changes to {markup(plan.zone)}")
-            if wait:
-                _wait(ui, backend, plan, servers, timeout)
-
-
-def _wait(
-    ui: Ui, backend: provider.Provider, plan: Plan, servers: Sequence[str], timeout: float
-) -> None:
-    def note(message: str) -> None:
-        ui.note(markup(message), level=1)
-
-    if not propagation.wait_until_live(backend, plan, servers, timeout, note):
-        ui.note(
-            f"[yellow]--wait: no authoritative server known for {markup(plan.zone)}; "
-            "pass --check-server HOST[:PORT] to check one[/]"
-        )

@@ -171,12 +171,12 @@ def _target(value: Any, base: Path, where: str) -> Target:
         raise ConfigError(f"{where}.zone must be a string")
     options: dict[str, OptionValue] = {}
     for key, option in table.items():
-        if not isinstance(option, str | int | bool):
+        if not isinstance(option, str | int | float | bool):
             raise ConfigError(f"{where}.{key} must be a string, number or boolean")
-        if key.endswith("_file") and isinstance(option, str):
-            option = str(base / option)
         options[key] = option
-    return Target(provider, zone, options)
+    # The backend checks the options against its declaration when it is opened;
+    # path options are then taken relative to this file.
+    return Target(provider, zone, options, base=base)
 
 
 def expand_paths(patterns: Sequence[str]) -> list[Path]:

@@ -16,7 +16,6 @@ import dns.name
 
 from torpub.errors import PlanError, ZoneError
 from torpub.format.records import Record
-from torpub.publish.plan import Action, Plan
 
 HEADER = "# Written by torpub export; torpub rewrites this file, do not edit it by hand.\n---\n"
 _KEY = re.compile(r"^'((?:[^']|'')*)':$")
@@ -110,17 +109,6 @@ def from_yaml(text: str, zone: str) -> tuple[Record, ...]:
         else:
             raise ZoneError(f"line {number} is not one torpub export writes: {line[:60]!r}")
     return tuple(sorted(records))
-
-
-def state_after(existing: Iterable[Record], plan: Plan) -> tuple[Record, ...]:
-    """The records once every phase of ``plan`` is carried out on ``existing``."""
-    held = set(existing)
-    for change in plan.changes:
-        if change.action is not Action.CREATE:
-            held.discard(change.old or change.record)
-        if change.action is not Action.DELETE:
-            held.add(change.record)
-    return tuple(sorted(held))
 
 
 def escape(value: str) -> str:

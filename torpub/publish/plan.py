@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from torpub.errors import OwnershipConflict, PlanError, RecordError, SafetyThreshold
+from torpub.errors import OwnershipConflict, PlanError, RecordError, SafetyThreshold, StalePlan
 from torpub.format.names import ParsedName, parse_name
 from torpub.format.records import UDP_ANSWER_LIMIT, Head, Record, TorrentRecords
 
@@ -80,6 +80,36 @@ class Plan:
             return
         if self.destructive > limit * self.owned:
             raise SafetyThreshold(self.destructive, self.owned, limit)
+
+    def state_after(self, records: Iterable[Record], backend: str = "plan") -> tuple[Record, ...]:
+        """``records`` once every phase is carried out on them; see :func:`state_after`."""
+        return state_after(records, self.changes, backend)
+
+
+def state_after(
+    records: Iterable[Record], changes: Iterable[Change], backend: str = "plan"
+) -> tuple[Record, ...]:
+    """``records`` with ``changes`` carried out, sorted. A change that does not fit
+    them (a create at a name that holds a value, an update or delete of a value
+    not held) means they are not what the plan was made from: StalePlan."""
+    held: dict[str, set[Record]] = defaultdict(set)
+    for record in records:
+        held[record.name].add(record)
+    for change in changes:
+        at = held[change.record.name]
+        if change.action is Action.CREATE and at:
+            raise StalePlan(
+                backend, [change.record.name], why="cannot be created: it holds a value"
+            )
+        if change.action is not Action.CREATE:
+            old = change.old or change.record
+            if old not in held[old.name]:
+                why = f"cannot be {change.action}d: it no longer holds what the plan was made from"
+                raise StalePlan(backend, [change.record.name], why=why)
+            held[old.name].discard(old)
+        if change.action is not Action.DELETE:
+            at.add(change.record)
+    return tuple(sorted(r for rs in held.values() for r in rs))
 
 
 @dataclass(frozen=True)

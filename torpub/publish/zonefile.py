@@ -16,11 +16,11 @@ import dns.exception
 import dns.name
 import dns.rdataclass
 import dns.rdatatype
-import dns.zonefile
 
 from torpub.errors import ZoneError
 from torpub.format.names import parse_name
 from torpub.format.records import Record
+from torpub.publish import zonereader
 
 BEGIN = "; BEGIN torpub-managed records (do not edit by hand)"
 END = "; END torpub-managed records"
@@ -143,30 +143,7 @@ _ESCAPED = tuple(_escaped(octet) for octet in range(256))
 
 def parse_block(body: str, origin: str) -> tuple[Record, ...]:
     """The TXT records written in a block's body, in :func:`record_order`."""
-    zone = dns.name.from_text(origin)
-    try:
-        # Read against the root, where nothing is out of zone: a zone reader would
-        # silently drop a foreign name, and the next write would lose its line.
-        rrsets = dns.zonefile.read_rrsets(body, rdclass=None, relativize=False)
-    except (dns.exception.DNSException, ValueError) as e:
-        raise ZoneError(f"torpub's block in the zone file does not parse: {e}") from e
-    records = []
-    for rrset in rrsets:
-        if rrset.rdtype != dns.rdatatype.TXT or rrset.rdclass != dns.rdataclass.IN:
-            kind = dns.rdatatype.to_text(rrset.rdtype)
-            raise ZoneError(
-                f"torpub's block holds a {kind} record at {rrset.name}; only TXT belongs"
-            )
-        if not rrset.name.is_subdomain(zone):
-            raise ZoneError(
-                f"torpub's block holds {rrset.name}, outside zone {origin} "
-                "(names in the block are absolute)"
-            )
-        owner = rrset.name.canonicalize().to_text()
-        for rdata in rrset:
-            value = b"".join(rdata.strings).decode("utf-8", "surrogateescape")
-            records.append(Record(owner, rrset.ttl, value))
-    return tuple(sorted(records, key=record_order))
+    return tuple(sorted(zonereader.read_block(body, origin), key=record_order))
 
 
 # --- the SOA serial and the origin -----------------------------------------

@@ -1,8 +1,10 @@
 """An example torpub backend: a zone's TXT records in a JSON file.
 
-It implements the three members of ``torpub.provider.Provider`` and nothing
-else; ordering, ownership and safety come from torpub's planner. The file is
-replaced atomically once per phase, so every phase is one write.
+It implements the three members of ``torpub.provider.Provider`` and declares
+its options; ordering, ownership and safety come from torpub's planner. The
+file is replaced atomically once per phase, so every phase is one write.
+Everything it uses comes from ``torpub.provider``, the one module a plug-in
+imports.
 """
 
 from __future__ import annotations
@@ -12,29 +14,42 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
-from torpub.errors import ConfigError, ProviderError
-from torpub.format.records import Record
-from torpub.provider import Capabilities, Target
-from torpub.publish.plan import Action, Plan
+from torpub.provider import (
+    Capabilities,
+    ConfigError,
+    Option,
+    Plan,
+    ProviderError,
+    Record,
+    Target,
+    state_after,
+    zone_name,
+)
 
 NAME = "hello"
 
 
 class HelloProvider:
-    """Options: ``path`` (the JSON file; created when missing)."""
+    """A zone in a JSON file (created when missing)."""
+
+    # `torpub sync --provider hello` gets --path and --indent from these; so do
+    # `-O path=…` and a [[targets]] table in torpub.toml.
+    options: ClassVar[tuple[Option, ...]] = (
+        Option("path", Path, "the JSON file that holds the zone", required=True),
+        Option("indent", int, "spaces per level in the JSON file", default=1, minimum=0),
+    )
 
     def __init__(self, target: Target) -> None:
         if not target.zone:
             raise ConfigError("the hello provider needs --zone")
-        path = target.options.get("path")
-        if not isinstance(path, str) or not path:
-            raise ConfigError("the hello provider needs -O path=FILE")
-        unknown = sorted(set(target.options) - {"path"})
-        if unknown:
-            raise ConfigError(f"the hello provider has no option {unknown[0]!r}")
-        self._zone = target.zone.rstrip(".").lower() + "."
-        self._path = Path(path)
+        opts = target.checked(self.options)
+        path, indent = opts.path("path"), opts.integer("indent")
+        assert path is not None and indent is not None  # required, defaulted
+        self._zone = zone_name(target.zone)
+        self._path = path
+        self._indent = indent
 
     @property
     def zone(self) -> str:
@@ -48,19 +63,12 @@ class HelloProvider:
         return sorted(self._load())
 
     def apply(self, plan: Plan) -> None:
-        held = set(self._load())
+        held = self._load()
         for phase in plan.phases:
-            if not phase.changes:
-                continue
-            for change in phase.changes:
-                if change.action is not Action.CREATE:
-                    old = change.old or change.record
-                    if old not in held:
-                        raise ProviderError(NAME, f"{old.name} changed since the plan was made")
-                    held.discard(old)
-                if change.action is not Action.DELETE:
-                    held.add(change.record)
-            self._save(held)
+            if phase.changes:
+                # StalePlan when the file no longer holds what the plan was made from.
+                held = list(state_after(held, phase.changes, NAME))
+                self._save(held)
 
     def _load(self) -> list[Record]:
         try:
@@ -71,9 +79,9 @@ class HelloProvider:
             raise ProviderError(NAME, f"cannot read {self._path}: {e}") from e
         return [Record(r["name"], int(r["ttl"]), r["value"]) for r in data.get("records", [])]
 
-    def _save(self, records: set[Record]) -> None:
+    def _save(self, records: list[Record]) -> None:
         rows = [{"name": r.name, "ttl": r.ttl, "value": r.value} for r in sorted(records)]
-        text = json.dumps({"zone": self._zone, "records": rows}, indent=1) + "\n"
+        text = json.dumps({"zone": self._zone, "records": rows}, indent=self._indent) + "\n"
         fd, tmp = tempfile.mkstemp(dir=self._path.parent or ".", prefix=".hello-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torpub.errors import ProviderError
+from torpub.errors import ProviderError, StalePlan
 from torpub.format.records import Record
 from torpub.publish.plan import Action, Change, Plan
 from torpub_providers.cloudflare.client import NAME, Operations
@@ -37,8 +37,8 @@ def ids_for(plan: Plan, held: list[Held]) -> dict[Record, str]:
     return ids
 
 
-def _stale(change: Change, why: str) -> ProviderError:
-    return ProviderError(NAME, f"cannot {change.action} {change.record.name}: {why}; plan again")
+def _stale(change: Change, why: str) -> StalePlan:
+    return StalePlan(NAME, [change.record.name], why=f"cannot be {change.action}d: {why}")
 
 
 def operations(changes: Sequence[Change], ids: dict[Record, str]) -> Operations:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import cloudflare
-import httpx
+if TYPE_CHECKING:
+    import cloudflare
+    import httpx
 
 from torpub.errors import ProviderError
 from torpub.format.names import LABEL
@@ -36,6 +37,10 @@ class CloudflareClient:
     """The SDK calls torpub makes: rate-limit aware, and secret-free in errors."""
 
     def __init__(self, token: str, pacing: Pacing = Pacing()) -> None:
+        # The SDK is imported here, when a target is opened: listing the backend's
+        # options (torpub sync --help) must not pay for it.
+        import cloudflare
+
         self._token = token
         # 429s are handled here, where Retry-After is honoured however long it is.
         # The status of the last answer, for an error about a body that does not parse.
@@ -52,6 +57,8 @@ class CloudflareClient:
         return text.replace(self._token, "[redacted]") if self._token else text
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
+        import cloudflare
+
         for attempt in range(self._pacing.retries + 1):
             self.calls[what] = self.calls.get(what, 0) + 1
             try:
@@ -68,6 +75,8 @@ class CloudflareClient:
         raise AssertionError("unreachable")
 
     def _error(self, what: str, error: cloudflare.APIError) -> ProviderError:
+        import cloudflare
+
         # ``from None``: the SDK's exception carries the request, headers included.
         if isinstance(error, cloudflare.APIStatusError):
             status = error.status_code

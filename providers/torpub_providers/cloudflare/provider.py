@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, number_option, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish.plan import Action, PhaseName, Plan
 from torpub_providers.cloudflare.batches import Held, ids_for, operations
 from torpub_providers.cloudflare.client import NAME, CloudflareClient, Pacing
@@ -28,7 +28,16 @@ TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
 BATCH_LIMITS = {"free": 200}
 PAID_BATCH_LIMIT = 3500
 PAGE_SIZE = 1000
-OPTIONS = frozenset({"batch_size", "record_quota", "zone_id"})
+OPTIONS = (
+    Option("zone_id", str, "the zone's ID, when the name is ambiguous"),
+    Option(
+        "batch_size",
+        int,
+        "operations per batch request [default: by the zone's plan]",
+        minimum=1,
+    ),
+    Option("record_quota", int, "the zone's record quota [default: read from the API]", minimum=1),
+)
 
 
 @dataclass(frozen=True)
@@ -39,19 +48,12 @@ class CloudflareOptions:
 
     @classmethod
     def from_target(cls, target: Target) -> CloudflareOptions:
-        target.check_options(OPTIONS)
-        opts = target.options
-        zone_id = opts.get("zone_id")
+        opts = target.checked(OPTIONS)
         return cls(
-            zone_id=str(zone_id) if zone_id else None,
-            batch_size=_whole(target, "batch_size"),
-            record_quota=_whole(target, "record_quota"),
+            zone_id=opts.text("zone_id") or None,
+            batch_size=opts.integer("batch_size"),
+            record_quota=opts.integer("record_quota"),
         )
-
-
-def _whole(target: Target, key: str) -> int | None:
-    number = number_option(target, key, what="a positive whole number", whole=True)
-    return None if number is None else int(number)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class CloudflareZone:
 
 class CloudflareProvider:
     """Publishes into one Cloudflare zone, found by name (or ``zone_id``)."""
+
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(
         self,

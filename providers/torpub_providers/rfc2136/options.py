@@ -7,14 +7,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torpub.errors import ConfigError
-from torpub.provider import Target, number_option
+from torpub.provider import Option, Target
 from torpub_providers.rfc2136 import tsig
 
 DEFAULT_PORT = 53
 DEFAULT_TIMEOUT = 10.0
 # Well under TCP's 65535 octets, so a server's own limits and the TSIG record fit.
 DEFAULT_MAX_MESSAGE = 32768
-_OPTIONS = {"server", "tsig_key_file", "tsig_key", "timeout", "max_message"}
+OPTIONS = (
+    Option("server", str, "a server to update: the primary, HOST[:PORT]", required=True),
+    Option("tsig_key_file", Path, "a TSIG key file as tsig-keygen writes it"),
+    Option("tsig_key", str, "which key of the key file, when it holds several"),
+    Option(
+        "timeout", float, "seconds to wait for each answer", default=DEFAULT_TIMEOUT, minimum=0.01
+    ),
+    Option(
+        "max_message",
+        int,
+        "the largest UPDATE message to send, in octets",
+        default=DEFAULT_MAX_MESSAGE,
+        minimum=512,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -27,25 +41,19 @@ class Rfc2136Options:
 
     @classmethod
     def from_target(cls, target: Target) -> Rfc2136Options:
-        target.check_options(_OPTIONS)
-        server = target.options.get("server")
-        if not isinstance(server, str) or not server:
-            raise ConfigError("the rfc2136 provider needs a server (--server HOST[:PORT])")
+        opts = target.checked(OPTIONS)
+        server = opts.text("server")
+        assert server is not None  # required
         host, port = split_server(server)
-        key_file = target.options.get("tsig_key_file")
-        key_name = target.options.get("tsig_key")
+        key_file, key_name = opts.path("tsig_key_file"), opts.text("tsig_key")
         key = None
         if key_file is not None:
-            key = read_key(Path(str(key_file)), None if key_name is None else str(key_name))
+            key = read_key(key_file, key_name)
         elif key_name is not None:
             raise ConfigError("the tsig_key option names a key in --tsig-key-file; pass the file")
-        return cls(
-            host,
-            port,
-            key,
-            number_option(target, "timeout") or DEFAULT_TIMEOUT,
-            int(number_option(target, "max_message", whole=True) or DEFAULT_MAX_MESSAGE),
-        )
+        timeout, max_message = opts.number("timeout"), opts.integer("max_message")
+        assert timeout is not None and max_message is not None  # defaulted
+        return cls(host, port, key, timeout, max_message)
 
 
 def split_server(server: str) -> tuple[str, int]:

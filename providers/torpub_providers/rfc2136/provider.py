@@ -14,19 +14,20 @@ prerequisites are first sent on their own, such a plan writes nothing at all.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from torpub.errors import ConfigError, ProviderError, RecordError
+from torpub.errors import ConfigError, RecordError, StalePlan
 from torpub.format.names import LABEL
 from torpub.format.records import Head, Record
-from torpub.provider import Capabilities, Target, check_plan_zone, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish.plan import Plan
 from torpub_providers.rfc2136.client import NAME, UpdateClient
-from torpub_providers.rfc2136.options import Rfc2136Options
+from torpub_providers.rfc2136.options import OPTIONS, Rfc2136Options
 from torpub_providers.rfc2136.updates import NameChange, batches, canonical, name_changes
 
 # A value this long still fits one update that also names it as a prerequisite.
@@ -35,20 +36,14 @@ MAX_VALUE_LENGTH = 30000
 MAX_PROBED_CHUNKS = 1024
 
 
-class StaleRecords(ProviderError):
-    """The zone no longer holds what the plan was made from."""
-
-    def __init__(self, names: Sequence[str], where: str) -> None:
-        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        super().__init__(
-            NAME,
-            f"{shown or 'a name'} changed since the plan; {where}plan again",
-        )
-        self.names = tuple(names)
+# What rfc2136 raised before the one error for a stale plan existed.
+StaleRecords = StalePlan
 
 
 class Rfc2136Provider:
     """Publishes into one zone of a primary that takes dynamic updates."""
+
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(self, target: Target) -> None:
         if not target.zone:
@@ -124,7 +119,7 @@ class Rfc2136Provider:
             for sent, batch in enumerate(batches(groups, self._room)):
                 if self._client.update(batch) != dns.rcode.NOERROR:
                     where = _progress(done, str(phase), sent)
-                    raise StaleRecords(self._culprits(batch), where)
+                    raise StalePlan(NAME, self._culprits(batch), where)
 
     @property
     def _room(self) -> int:
@@ -141,7 +136,7 @@ class Rfc2136Provider:
             seen.add(group.name)
         for batch in batches(first, self._room):
             if self._client.update(batch, check_only=True) != dns.rcode.NOERROR:
-                raise StaleRecords(self._culprits(batch), "nothing was written; ")
+                raise StalePlan(NAME, self._culprits(batch))
 
     def _culprits(self, batch: Sequence[NameChange]) -> list[str]:
         """Which names of a failed batch no longer match, probed one by one."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from torpub.errors import ProviderError
+from torpub.errors import ProviderError, StalePlan
 from torpub.format.records import MAX_STRING, Record
 from torpub.publish.plan import Action, Change
 from torpub_providers.route53.client import NAME
@@ -119,5 +119,5 @@ def check_changes(changes: Sequence[Change], held: dict[str, list[Record]]) -> N
             raise _stale(group[0], "it holds values the plan does not delete")
 
 
-def _stale(change: Change, why: str) -> ProviderError:
-    return ProviderError(NAME, f"cannot {change.action} {change.record.name}: {why}; plan again")
+def _stale(change: Change, why: str) -> StalePlan:
+    return StalePlan(NAME, [change.record.name], why=f"cannot be {change.action}d: {why}")

@@ -13,11 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-import boto3  # type: ignore[import-untyped]
-import botocore.config  # type: ignore[import-untyped]
-import botocore.exceptions  # type: ignore[import-untyped]
-import botocore.parsers  # type: ignore[import-untyped]
-
 from torpub.errors import ConfigError, ProviderError
 from torpub.redaction import reason
 
@@ -45,6 +40,12 @@ class Route53Client:
     """The boto3 calls torpub makes, with retries and secret-free errors."""
 
     def __init__(self, profile: str | None = None, backoff: Backoff = Backoff()) -> None:
+        # boto3 is imported here, when a target is opened: listing the backend's
+        # options (torpub sync --help) must not pay for it.
+        import boto3  # type: ignore[import-untyped]
+        import botocore.config  # type: ignore[import-untyped]
+        import botocore.exceptions  # type: ignore[import-untyped]
+
         try:
             self._session = boto3.Session(profile_name=profile)
         except botocore.exceptions.BotoCoreError as e:
@@ -64,6 +65,8 @@ class Route53Client:
 
     def redact(self, text: str) -> str:
         """``text`` with every credential the session holds cut out."""
+        import botocore.exceptions
+
         try:
             creds = self._session.get_credentials()
         except (AttributeError, botocore.exceptions.BotoCoreError):
@@ -76,6 +79,9 @@ class Route53Client:
         return text
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        import botocore.exceptions
+        import botocore.parsers  # type: ignore[import-untyped]
+
         delays = self._backoff.delays()
         while True:
             self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -100,6 +106,9 @@ class Route53Client:
         raise ProviderError(NAME, f"{operation} failed {self._why(error)}") from None
 
     def _why(self, error: Exception) -> str:
+        import botocore.exceptions
+        import botocore.parsers
+
         if isinstance(error, botocore.exceptions.ClientError):
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
             detail = error.response.get("Error", {})

@@ -9,19 +9,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Target, check_plan_zone, number_option, zone_name
+from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
 from torpub.publish.plan import PhaseName, Plan
 from torpub_providers.route53.batches import Limits, change_batches, check_changes
 from torpub_providers.route53.client import NAME, Backoff, Route53Client
 from torpub_providers.route53.txt import MAX_VALUE_LENGTH, name_text, parse_txt_value
 
 PAGE_SIZE = "300"
-OPTIONS = frozenset({"zone_id", "profile", "phase_wait", "wait_timeout"})
+OPTIONS = (
+    Option("zone_id", str, "the hosted zone's ID, when the name is ambiguous"),
+    Option("profile", str, "the AWS profile [default: boto3's chain]"),
+    Option("phase_wait", bool, "waiting until a phase is INSYNC before the next", default=True),
+    Option("wait_timeout", float, "seconds to wait for INSYNC", default=600.0, minimum=0),
+)
 
 
 @dataclass(frozen=True)
@@ -33,32 +38,18 @@ class Route53Options:
 
     @classmethod
     def from_target(cls, target: Target) -> Route53Options:
-        target.check_options(OPTIONS)
-        opts = target.options
-        zone_id = opts.get("zone_id")
-        profile = opts.get("profile")
-        wait_timeout = number_option(target, "wait_timeout", what="seconds", zero=True)
+        opts = target.checked(OPTIONS)
+        zone_id = opts.text("zone_id")
         return cls(
-            zone_id=_zone_id(str(zone_id)) if zone_id else None,
-            profile=str(profile) if profile else None,
-            phase_wait=_flag(opts.get("phase_wait", True), "phase_wait"),
-            wait_timeout=600.0 if wait_timeout is None else wait_timeout,
+            zone_id=_zone_id(zone_id) if zone_id else None,
+            profile=opts.text("profile") or None,
+            phase_wait=bool(opts.flag("phase_wait")),
+            wait_timeout=opts.number("wait_timeout") or 0.0,
         )
 
 
 def _zone_id(value: str) -> str:
     return value.rsplit("/", 1)[-1]
-
-
-def _flag(value: object, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"route53 option {key} must be true or false, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +62,8 @@ class HostedZone:
 
 class Route53Provider:
     """Publishes into one Route 53 hosted zone, found by name (or ``zone_id``)."""
+
+    options: ClassVar[tuple[Option, ...]] = OPTIONS
 
     def __init__(
         self,
