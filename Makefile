@@ -7,10 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
-# (nginx, Apache), mktorrent (the benchmark's peer) and hyperfine (start-up timings).
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine
+# (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings);
+# for the browser client (web/): node, headless Chromium and dnsdist (DNS over
+# HTTPS with CORS in front of named).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine nodejs chromium dnsdist
+WEB_STAMP := web/node_modules/.installed
 
-.PHONY: demo test lint typecheck pytest bench system-deps clean
+.PHONY: demo test lint typecheck pytest web web-test bench system-deps clean
 
 $(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml examples/torpub-hello-provider/torpub_hello/__init__.py
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,8 @@ $(STAMP): pyproject.toml examples/torpub-hello-provider/pyproject.toml examples/
 	$(BIN)/pip install --quiet examples/torpub-hello-provider
 	touch $@
 
+# The tests run their own dnsdist on free ports, so the package's service is stopped.
+# Debian ships npm apart from nodejs (NodeSource's nodejs carries its own).
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -28,7 +33,10 @@ system-deps:
 	  echo "installing Debian packages:$$missing"; \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
-	fi
+	  case "$$missing" in *dnsdist*) $$sudo systemctl disable --now dnsdist >/dev/null 2>&1 || true;; esac; \
+	fi; \
+	command -v npm >/dev/null || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq npm; }
 
 demo: $(STAMP) system-deps
 	$(BIN)/python examples/make-release.py examples/release
@@ -50,10 +58,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps
+# The browser client: dependencies exactly as locked (no install scripts: web/.npmrc),
+# then the bundles in web/dist/, which are built, not committed.
+$(WEB_STAMP): web/package.json web/package-lock.json | system-deps
+	cd web && PUPPETEER_SKIP_DOWNLOAD=1 npm ci
+	touch $@
+
+web: $(WEB_STAMP)
+	cd web && npm run build
+
+web-test: web
+	cd web && npm test
+
+pytest: $(STAMP) system-deps web
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck web-test pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/build.py
@@ -63,3 +83,4 @@ bench: $(STAMP) system-deps
 
 clean:
 	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf web/node_modules web/dist

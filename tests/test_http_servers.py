@@ -17,7 +17,7 @@ import pytest
 from http_servers import KINDS, HttpServer, Tree, http_server, make_tree, part_of
 
 from torpub.cli import main
-from torpub.http import asgi, static, wsgi
+from torpub.http import asgi, cors, static, wsgi
 from torpub.http.negotiate import TORRENT_TYPE, torrent_url_path
 
 __all__ = ["http_server"]  # the fixture, imported for pytest
@@ -379,7 +379,7 @@ def test_wrapped_app_gets_cors_under_the_mount(tree: Tree, wrap: Any, get: Any) 
     assert response.headers["access-control-allow-origin"] == "*"
     preflight = get(app, "/pub/artifact.bin", "OPTIONS", access_control_request_method="GET")
     assert preflight.status_code == 204
-    assert preflight.headers["access-control-allow-headers"] == "Range"
+    assert preflight.headers["access-control-allow-headers"] == cors.ALLOW_HEADERS
     elsewhere = get(app, "/elsewhere", "OPTIONS", access_control_request_method="GET")
     assert elsewhere.content == b"from the app"
 

@@ -25,10 +25,12 @@ EXPOSE_HEADERS: Final = (
     "Content-Disposition"
 )
 ALLOW_METHODS: Final = "GET, HEAD"
-# Range is the one header a web seed sets that browsers do not safelist.
-# Accept-Encoding cannot be set by a page at all (a forbidden header name);
-# Accept can, and is safelisted.
-ALLOW_HEADERS: Final = "Range"
+# Range is the one header a web seed needs that browsers do not safelist.
+# WebTorrent also sends Cache-Control (no-store) on every web-seed request, so a
+# preflight that allows Range alone blocks the browser BitTorrent client
+# (web/, tests/test_browser.py). Accept-Encoding cannot be set by a page at all
+# (a forbidden header name); Accept can, and is safelisted.
+ALLOW_HEADERS: Final = "Range, Cache-Control"
 MAX_AGE: Final = "86400"  # browsers cap it lower (Chromium: 2 h); fewer preflights
 # RFC 6454 serialised origin: scheme "://" host [":" port], nothing more.
 _ORIGIN = re.compile(
