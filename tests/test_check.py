@@ -193,7 +193,7 @@ def test_a_healthy_release_exits_0_in_every_format_and_writes_nothing(
 
 
 SCHEMA = {
-    "top": {"version", "ok", "urls"},
+    "top": {"schema", "version", "ok", "urls"},
     "url": {"url", "ok", "info_hash", "dns", "web_seeds", "origin"},
     "dns": {"ok", "reason", "servers"},
     "server": {
