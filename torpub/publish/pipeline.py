@@ -29,6 +29,7 @@ def build_settings(settings: Settings, creation_date: int | None) -> BuildSettin
         piece_size=settings.piece_size,
         chunk_size=settings.chunk_size,
         chunk_budget=settings.chunk_budget,
+        max_records=settings.max_records,
         creation_date=creation_date,
     )
 
