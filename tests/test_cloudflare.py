@@ -16,11 +16,12 @@ from harness_cloudflare import TOKEN, CloudflareHarness, cf, cloudflare, cloudfl
 from test_route53 import ZoneServer
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
-from torpub.errors import ConfigError, ProviderError, ZoneError
+from torpub.errors import ConfigError, ProviderError, QuotaExceeded, ZoneError
 from torpub.format.names import names_for
 from torpub.format.records import Encoding, Record, encode
-from torpub.provider import Target, installed, load
-from torpub.publish.plan import PhaseName, Plan, Policy, build_plan
+from torpub.provider import OptionValue, Target, installed, load
+from torpub.publish.pipeline import plan_target
+from torpub.publish.plan import PhaseName, Plan, Policy
 from torpub_providers.cloudflare.client import MAX_RATE_RETRIES, Pacing
 from torpub_providers.cloudflare.provider import CloudflareProvider
 from torpub_providers.cloudflare.txt import parse_content, txt_content
@@ -29,7 +30,8 @@ __all__ = ["cf", "cloudflare", "cloudflare_server"]
 
 
 def sync(p: CloudflareProvider, versions: dict[int, int], encoding: Encoding = ENCODING) -> Plan:
-    plan = build_plan(p.zone, desired(versions, encoding), p.records(), Policy(owner=OWNER))
+    """As the publisher does it: the planner checks the quota, then the backend applies."""
+    plan = plan_target(p, desired(versions, encoding), p.records(), Policy(owner=OWNER))
     p.apply(plan)
     return plan
 
@@ -127,13 +129,36 @@ def test_endless_429s_stop_the_sync(cloudflare: CloudflareHarness) -> None:
 def test_the_record_quota_is_checked_before_any_write(cf: CloudflareServer) -> None:
     zone = cf.api.add_zone("example.com", plan="free", record_quota=20)
     p = CloudflareProvider(Target("cloudflare", "example.com"))
-    with pytest.raises(ProviderError) as refused:
+    with pytest.raises(QuotaExceeded) as refused:
         sync(p, dict.fromkeys(range(6), 0))  # 6 URLs x 4 records + SOA and NS
     message = str(refused.value)
     assert "26 records" in message and "quota is 20" in message and "nothing was written" in message
-    assert "--chunk-budget" in message and "--chunk-size" in message and "n=0" in message
+    assert "6 records missing" in message and refused.value.missing == 6
+    assert "--max-records" in message and "--chunk-budget" in message and "--chunk-size" in message
     assert cf.api.writes == 0 and zone.records == {}
     sync(p, dict.fromkeys(range(4), 0))  # 18 fits
+    with pytest.raises(QuotaExceeded) as refused:  # 18 held + 4 more: 2 missing
+        sync(p, dict.fromkeys(range(5), 0))
+    assert refused.value.missing == 2 and "2 other records + 16 under _torrent" in str(
+        refused.value
+    )
+    assert len(zone.records) == 16
+
+
+def test_the_quota_is_the_option_else_the_api_else_the_plan(cf: CloudflareServer) -> None:
+    cf.api.add_zone("example.com", plan="free", record_quota=200)
+    cf.api.add_zone("example.net", plan="pro", record_quota=None)
+    cf.api.add_zone("example.org", plan="enterprise", record_quota=None)
+
+    def quota(zone: str, **options: OptionValue) -> int | None:
+        return CloudflareProvider(Target("cloudflare", zone, options)).capabilities.record_quota
+
+    assert quota("example.com") == 200  # from the API
+    assert quota("example.com", record_quota=1000) == 1000
+    assert quota("example.net") == 3500  # the API names none: the plan's documented quota
+    assert quota("example.org") is None  # set per contract: nothing to plan around
+    cf.api.account_quota = 5000
+    assert quota("example.net") == 5000  # the account's, which the API reports
 
 
 def test_the_server_is_strict_about_fields(cloudflare: CloudflareHarness) -> None:
@@ -261,8 +286,9 @@ def test_an_account_level_quota_is_checked_too(cf: CloudflareServer) -> None:
     zone = cf.api.add_zone("example.com", plan="pro", record_quota=None)
     p = CloudflareProvider(Target("cloudflare", "example.com"))
     with pytest.raises(
-        ProviderError, match=r"account of zone example\.com\. would need 24 records"
-    ):
+        QuotaExceeded, match=r"zone example\.com\. would need 24 records \(12 other records"
+    ) as refused:
         sync(p, {0: 0, 1: 0, 2: 0})  # 12 records + 2 here + 10 in example.net
+    assert refused.value.missing == 4
     assert zone.records == {}
     sync(p, {0: 0})

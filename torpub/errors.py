@@ -5,6 +5,7 @@ TorpubError
 ├── InvalidURL             a URL torpub cannot name in DNS
 ├── ArtifactError          a missing, unreadable or empty artifact
 ├── BudgetError            a torrent that cannot fit the DNS chunk budget
+│   └── RecordBudgetError  a release that cannot fit --max-records
 ├── RecordError            records that do not decode to a torrent
 │   ├── NotPublished       nothing is published for a URL
 │   ├── NotValidated       answers without DNSSEC validation when it is required
@@ -13,6 +14,7 @@ TorpubError
 │   └── ChecksumMismatch   records caught mid-update
 ├── PlanError              a plan torpub refuses to carry out
 │   ├── OwnershipConflict  a URL published by another owner
+│   ├── QuotaExceeded      a plan the target's record quota cannot hold
 │   └── SafetyThreshold    a plan that deletes or rewrites too much
 ├── ZoneError              a zone that does not parse or contain a host
 ├── ProviderError          a DNS backend failed or refused
@@ -52,6 +54,20 @@ class BudgetError(TorpubError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+
+
+class RecordBudgetError(BudgetError):
+    """The release needs more records than ``max_records`` even at the largest
+    piece sizes; ``needed`` is the smallest budget that holds it."""
+
+    def __init__(self, budget: int, needed: int) -> None:
+        super().__init__(
+            f"max_records {budget}",
+            f"the release needs at least {needed} records (heads plus chunks at the "
+            f"largest piece sizes); a budget of {needed} would fit",
+        )
+        self.budget = budget
+        self.needed = needed
 
 
 class RecordError(TorpubError):
@@ -105,6 +121,24 @@ class SafetyThreshold(PlanError):
         )
         self.changed = changed
         self.owned = owned
+
+
+class QuotaExceeded(PlanError):
+    """The plan's peak (every record created before any is removed) is over the
+    target's record quota; ``missing`` is by how many."""
+
+    def __init__(self, zone: str, quota: int, other: int, held: int, created: int) -> None:
+        needed = other + held + created
+        super().__init__(
+            f"zone {zone} would need {needed} records ({other} other records + {held} "
+            f"under _torrent + {created} created before any is removed) but its quota is "
+            f"{quota}: {needed - quota} records missing; nothing was written. Publish "
+            "fewer records (--max-records, --chunk-budget, a larger --chunk-size) or raise "
+            "the quota"
+        )
+        self.zone = zone
+        self.quota = quota
+        self.missing = needed - quota
 
 
 class ZoneError(TorpubError):

@@ -30,6 +30,7 @@ __all__ = [
     "Capabilities",
     "Change",
     "ConfigError",
+    "CountsOthers",
     "Option",
     "OptionValue",
     "Options",
@@ -59,7 +60,13 @@ GROUP = "torpub.providers"
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can hold; None means no limit worth planning around."""
+    """What a backend can hold; None means no limit worth planning around.
+
+    The planner reads ``max_value_length`` (a record too long refuses the plan)
+    and ``record_quota`` (the plan's peak must fit, with the records of
+    :class:`CountsOthers`); the backend's own batching reads the batch limits,
+    which say how many records, and how many characters of values, one write
+    request may carry."""
 
     max_value_length: int | None = None
     max_batch_records: int | None = None
@@ -127,6 +134,17 @@ class ReadsByName(Protocol):
 
     def records_at(self, head_names: Iterable[str]) -> Sequence[Record]:
         """The head at each name and the chunk sets it names (its own and its ``p=``)."""
+        ...
+
+
+@runtime_checkable
+class CountsOthers(Protocol):
+    """A backend whose ``record_quota`` also holds records that ``records`` does not
+    return: the zone's SOA, NS and other names; for a quota shared across an
+    account, other zones' records too."""
+
+    def other_records(self) -> int:
+        """How many records count against the quota besides those under ``_torrent``."""
         ...
 
 

@@ -119,6 +119,15 @@ ChunkBudget = Annotated[
         rich_help_panel=DNS,
     ),
 ]
+MaxRecords = Annotated[
+    int | None,
+    typer.Option(
+        "--max-records",
+        help="Most records (heads plus chunks) of the whole release; big files get "
+        "bigger pieces first \\[default: no limit].",
+        rich_help_panel=DNS,
+    ),
+]
 HeadTtl = Annotated[
     int | None,
     typer.Option("--head-ttl", help="TTL of head records \\[default: 300].", rich_help_panel=DNS),

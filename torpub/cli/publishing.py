@@ -21,6 +21,7 @@ from torpub.cli.app import (
     ConfigFile,
     CreationDate,
     HeadTtl,
+    MaxRecords,
     Mirrors,
     Out,
     Owner,
@@ -54,6 +55,7 @@ _SHARED_FLAGS = {
     "out": "out",
     "chunk_size": "chunk_size",
     "chunk_budget": "chunk_budget",
+    "max_records": "max_records",
     "head_ttl": "head_ttl",
     "chunk_ttl": "chunk_ttl",
     "owner": "owner",
@@ -130,6 +132,7 @@ def build_command(
     creation_date: CreationDate = None,
     chunk_size: ChunkSize = None,
     chunk_budget: ChunkBudget = None,
+    max_records: MaxRecords = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Hash and check, write nothing.")
     ] = False,
@@ -160,6 +163,7 @@ def zone_command(
     creation_date: CreationDate = None,
     chunk_size: ChunkSize = None,
     chunk_budget: ChunkBudget = None,
+    max_records: MaxRecords = None,
     head_ttl: HeadTtl = None,
     chunk_ttl: ChunkTtl = None,
     owner: Owner = None,

@@ -17,7 +17,7 @@ from typing import Any
 
 from torpub.atomic import write_atomic
 from torpub.errors import ArtifactError, ConfigError, TorpubError
-from torpub.publish import buildcache
+from torpub.publish import budget, buildcache
 from torpub.publish.artifacts import Artifact, artifact_url, scan, stat_path, url_list
 from torpub.publish.buildcache import CACHE_NAME, FINE_TICK_NS, Stamp
 from torpub.publish.hashing import PieceHasher
@@ -119,10 +119,10 @@ def total_bytes_to_hash(artifacts: Sequence[Artifact], settings: BuildSettings) 
 def _plan(artifacts: Sequence[Artifact], settings: BuildSettings) -> list[_Job]:
     caches: dict[Path, Mapping[str, Any]] = {}
     jobs = []
-    for artifact, (stamp, cacheable) in zip(
-        artifacts, _stamps([a.path for a in artifacts]), strict=True
-    ):
-        inputs = buildcache.inputs(artifact, settings)
+    stamps = _stamps([a.path for a in artifacts])
+    chosen = _budgeted(artifacts, [s.size for s, _ in stamps], settings)
+    for artifact, (stamp, cacheable) in zip(artifacts, stamps, strict=True):
+        inputs = buildcache.inputs(artifact, settings, chosen.get(artifact.url))
         if artifact.root not in caches:
             caches[artifact.root] = buildcache.load(artifact.root)
         hit = buildcache.cached_torrent(
@@ -131,7 +131,7 @@ def _plan(artifacts: Sequence[Artifact], settings: BuildSettings) -> list[_Job]:
         if hit is not None:
             jobs.append(_Job(artifact, stamp, inputs, hit[1], hit[0], cacheable))
         else:
-            piece_size = choose_piece_size(
+            piece_size = chosen.get(artifact.url) or choose_piece_size(
                 _name(artifact),
                 stamp.size,
                 url_list(artifact, settings),
@@ -140,6 +140,19 @@ def _plan(artifacts: Sequence[Artifact], settings: BuildSettings) -> list[_Job]:
             )
             jobs.append(_Job(artifact, stamp, inputs, piece_size, None, cacheable))
     return jobs
+
+
+def _budgeted(
+    artifacts: Sequence[Artifact], lengths: Sequence[int], settings: BuildSettings
+) -> dict[str, int]:
+    """The piece size of each URL under a release-wide record budget; none without one."""
+    if settings.max_records is None:
+        return {}
+    candidates = [
+        budget.Candidate(a.url, _name(a), length, tuple(url_list(a, settings)), str(a.path))
+        for a, length in zip(artifacts, lengths, strict=True)
+    ]
+    return budget.choose(budget.sizings(candidates, settings), settings.max_records)
 
 
 def _stamps(paths: Sequence[Path]) -> list[tuple[Stamp, bool]]:

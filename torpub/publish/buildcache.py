@@ -46,13 +46,18 @@ class Stamp:
         return self.mtime_ns + tick - now_ns
 
 
-def inputs(artifact: Artifact, settings: BuildSettings) -> dict[str, Any]:
+def inputs(
+    artifact: Artifact, settings: BuildSettings, piece_size: int | None = None
+) -> dict[str, Any]:
+    """What shapes the torrent. ``piece_size`` is the one a release-wide record
+    budget chose: it depends on every other artifact, so the choice itself is the
+    input, and a release that grows or shrinks re-hashes only what it resized."""
     return {
         "format": CACHE_FORMAT,
         "url_list": url_list(artifact, settings),
         "trackers": [list(tier) for tier in settings.trackers],
         "private": settings.private,
-        "piece_size": settings.piece_size,
+        "piece_size": piece_size or settings.piece_size,
         "chunk_size": settings.chunk_size,
         "chunk_budget": settings.chunk_budget,
         "creation_date": settings.creation_date,

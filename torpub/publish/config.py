@@ -47,6 +47,7 @@ class Settings:
     piece_size: int | None = None
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_budget: int = DEFAULT_CHUNK_BUDGET
+    max_records: int | None = None
     head_ttl: int = DEFAULT_HEAD_TTL
     chunk_ttl: int = DEFAULT_CHUNK_TTL
     owner: str | None = None
@@ -57,6 +58,8 @@ class Settings:
             raise ConfigError(f"chunk_size {self.chunk_size} must be a positive multiple of 4")
         if self.chunk_budget < 1:
             raise ConfigError("chunk_budget must be at least 1")
+        if self.max_records is not None and self.max_records < 1:
+            raise ConfigError("max_records must be at least 1")
         for key in ("head_ttl", "chunk_ttl"):
             if not valid_ttl(getattr(self, key)):
                 raise ConfigError(f"{key} {getattr(self, key)} must be from 0 to {MAX_TTL} seconds")
@@ -220,6 +223,10 @@ paths = ["dist/"]
 # Base64 characters per TXT record (a multiple of 4), and records per torrent.
 # chunk_size = 900
 # chunk_budget = 16
+
+# Records (heads plus chunks) of the whole release: piece sizes grow, big files
+# first, until the release fits, e.g. a zone's quota less its other records.
+# max_records = 3000
 
 # head_ttl = 300      # short: a head changes with every release
 # chunk_ttl = 86400   # long: chunk names are content-addressed, never rewritten

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from torpub.errors import ConfigError, ZoneError, ZoneUnlisted
+from torpub.errors import ConfigError, QuotaExceeded, ZoneError, ZoneUnlisted
 from torpub.format.names import names_for
 from torpub.format.records import Encoding, Record, TorrentRecords, encode
-from torpub.provider import Provider, ReadsByName
+from torpub.provider import CountsOthers, Provider, ReadsByName
 from torpub.publish.build import Artifact, BuildSettings, Built
 from torpub.publish.config import Settings, expand_paths
 from torpub.publish.plan import Plan, Policy, build_plan
@@ -29,6 +29,7 @@ def build_settings(settings: Settings, creation_date: int | None) -> BuildSettin
         piece_size=settings.piece_size,
         chunk_size=settings.chunk_size,
         chunk_budget=settings.chunk_budget,
+        max_records=settings.max_records,
         creation_date=creation_date,
     )
 
@@ -84,7 +85,21 @@ def plan_target(
                 f"records of {longest} characters exceed the provider's limit of {limit}: "
                 "use a smaller chunk size"
             )
-    return build_plan(provider.zone, desired, existing, policy)
+    plan = build_plan(provider.zone, desired, existing, policy)
+    check_quota(provider, plan, len(existing))
+    return plan
+
+
+def check_quota(provider: Provider, plan: Plan, held: int) -> None:
+    """Refuse, before any write, a plan whose peak the target's record quota cannot
+    hold: its other records, the ``held`` ones under ``_torrent``, and every record
+    the plan creates before it removes any."""
+    quota = provider.capabilities.record_quota
+    if quota is None or not plan.growth:
+        return  # a plan that creates nothing cannot go over, whatever the zone holds
+    other = provider.other_records() if isinstance(provider, CountsOthers) else 0
+    if other + held + plan.growth > quota:
+        raise QuotaExceeded(plan.zone, quota, other, held, plan.growth)
 
 
 def artifact_paths(args: Sequence[Path], settings: Settings) -> list[Path]:

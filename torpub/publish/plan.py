@@ -71,6 +71,19 @@ class Plan:
         return sum(1 for c in self.changes if c.action is action)
 
     @property
+    def growth(self) -> int:
+        """Records the zone holds at the plan's peak beyond what it holds now:
+        every create comes before any removal (make-before-break)."""
+        early = (PhaseName.CHUNKS, PhaseName.HEADS)
+        return sum(
+            1
+            for p in self.phases
+            if p.name in early
+            for c in p.changes
+            if c.action is Action.CREATE
+        )
+
+    @property
     def destructive(self) -> int:
         return self.count(Action.UPDATE) + self.count(Action.DELETE)
 

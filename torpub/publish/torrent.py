@@ -35,6 +35,7 @@ class BuildSettings:
     piece_size: int | None = None  # None: the smallest that fits the budget
     chunk_size: int = DEFAULT_CHUNK_SIZE
     chunk_budget: int = 16
+    max_records: int | None = None  # heads plus chunks of the whole release
     creation_date: int | None = None  # epoch seconds; None: no date, for determinism
 
     def __post_init__(self) -> None:
@@ -57,6 +58,8 @@ class BuildSettings:
             raise ConfigError(f"chunk size {self.chunk_size} is not a positive multiple of 4")
         if self.chunk_budget < 1:
             raise ConfigError(f"chunk budget {self.chunk_budget} is not positive")
+        if self.max_records is not None and self.max_records < 1:
+            raise ConfigError(f"max records {self.max_records} is not positive")
         if self.creation_date is not None and self.creation_date < 0:
             raise ConfigError(f"creation date {self.creation_date} is before 1970")
         if self.creation_date is not None and self.creation_date > LAST_CREATION_DATE:
@@ -132,6 +135,37 @@ def choose_piece_size(
             return piece_size
     # The last candidate gives the smallest torrent; say what would make it fit.
     raise BudgetError(label, _budget_message(size, piece_size, settings))
+
+
+def piece_size_options(
+    name: str, length: int, urls: Sequence[str], settings: BuildSettings, label: str
+) -> list[tuple[int, int]]:
+    """Every piece size a release-wide budget may give the file, from the one
+    :func:`choose_piece_size` picks up to one piece (or the largest allowed), each
+    with its torrent's exact byte length; a fixed piece size is the only option."""
+    natural = choose_piece_size(name, length, urls, settings, label)
+    size = torrent_length(name, length, natural, urls, settings)
+    options = [(natural, size)]
+    if settings.piece_size is not None:
+        return options
+    piece = natural
+    while piece < length and piece * 2 <= MAX_PIECE_SIZE:
+        piece *= 2
+        options.append((piece, _resized(size, natural, piece, length)))
+    return options
+
+
+def _resized(size: int, piece_size: int, new_piece_size: int, length: int) -> int:
+    """The length of the same torrent at another piece size, without encoding it:
+    only ``piece length`` and ``pieces`` (20 bytes a piece) change."""
+    old, new = math.ceil(length / piece_size), math.ceil(length / new_piece_size)
+    digits = _digits(new_piece_size) - _digits(piece_size)
+    digits += _digits(DIGEST_SIZE * new) - _digits(DIGEST_SIZE * old)
+    return size + DIGEST_SIZE * (new - old) + digits
+
+
+def _digits(n: int) -> int:
+    return len(str(n))
 
 
 def _candidate_piece_sizes(length: int, fixed: int | None) -> Iterable[int]:

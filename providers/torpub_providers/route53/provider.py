@@ -21,11 +21,21 @@ from torpub_providers.route53.client import NAME, Backoff, Route53Client
 from torpub_providers.route53.txt import MAX_VALUE_LENGTH, name_text, parse_txt_value
 
 PAGE_SIZE = "300"
+# Route 53's default quota of records (resource record sets) per hosted zone;
+# AWS raises it on request, which the record_quota option then says.
+DEFAULT_RECORD_QUOTA = 10_000
 OPTIONS = (
     Option("zone_id", str, "the hosted zone's ID, when the name is ambiguous"),
     Option("profile", str, "the AWS profile [default: boto3's chain]"),
     Option("phase_wait", bool, "waiting until a phase is INSYNC before the next", default=True),
     Option("wait_timeout", float, "seconds to wait for INSYNC", default=600.0, minimum=0),
+    Option(
+        "record_quota",
+        int,
+        "records the hosted zone may hold, when AWS raised it",
+        default=DEFAULT_RECORD_QUOTA,
+        minimum=1,
+    ),
 )
 
 
@@ -35,6 +45,7 @@ class Route53Options:
     profile: str | None = None
     phase_wait: bool = True
     wait_timeout: float = 600.0
+    record_quota: int = DEFAULT_RECORD_QUOTA
 
     @classmethod
     def from_target(cls, target: Target) -> Route53Options:
@@ -45,6 +56,7 @@ class Route53Options:
             profile=opts.text("profile") or None,
             phase_wait=bool(opts.flag("phase_wait")),
             wait_timeout=opts.number("wait_timeout") or 0.0,
+            record_quota=opts.integer("record_quota") or DEFAULT_RECORD_QUOTA,
         )
 
 
@@ -83,6 +95,7 @@ class Route53Provider:
         self._clock = clock
         self._sleep = backoff.sleep
         self._hosted: HostedZone | None = None
+        self._others: int | None = None  # record sets outside _torrent, at the last listing
         self.change_ids: list[str] = []
         self.batches_sent: list[tuple[PhaseName, int]] = []  # write calls per phase applied
 
@@ -100,7 +113,16 @@ class Route53Provider:
             max_value_length=MAX_VALUE_LENGTH,
             max_batch_records=self._limits.records,
             max_batch_chars=self._limits.chars,
+            record_quota=self._options.record_quota,
         )
+
+    def other_records(self) -> int:
+        """The record sets of the last listing that are not torpub's (SOA, NS, the
+        zone's own names): Route 53 counts sets, and torpub's names hold one value."""
+        if self._others is None:
+            self._held()
+        assert self._others is not None
+        return self._others
 
     def nameservers(self) -> tuple[str, ...]:
         return self._hosted_zone().nameservers
@@ -113,9 +135,10 @@ class Route53Provider:
         check_plan_zone(plan, zone.name)
         if not plan.has_changes:
             return
-        phases = [
-            (p.name, change_batches(p.changes, self._limits)) for p in plan.phases if p.changes
-        ]
+        caps = self.capabilities
+        assert caps.max_batch_records is not None and caps.max_batch_chars is not None
+        limits = Limits(caps.max_batch_records, caps.max_batch_chars)
+        phases = [(p.name, change_batches(p.changes, limits)) for p in plan.phases if p.changes]
         check_changes(plan.changes, self._held())
         for index, (name, batches) in enumerate(phases):
             ids = [self._submit(zone.id, batch) for batch in batches]
@@ -159,6 +182,7 @@ class Route53Provider:
         """The zone's TXT records under ``_torrent`` by name, one Record per value."""
         zone = self._hosted_zone()
         held: dict[str, list[Record]] = {}
+        others = 0
         for rrset in self._client.pages(
             "ListResourceRecordSets",
             "ResourceRecordSets",
@@ -167,13 +191,16 @@ class Route53Provider:
         ):
             name = name_text(rrset["Name"])
             if rrset["Type"] != "TXT" or LABEL not in name.split("."):
+                others += 1
                 continue
             if "SetIdentifier" in rrset or "AliasTarget" in rrset:
+                others += 1
                 continue  # a routing policy torpub never writes
             held[name] = [
                 Record.from_strings(name, int(rrset["TTL"]), parse_txt_value(rr["Value"]))
                 for rr in rrset.get("ResourceRecords", [])
             ]
+        self._others = others
         return held
 
     def _submit(self, zone_id: str, batch: list[dict[str, Any]]) -> str:
