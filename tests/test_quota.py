@@ -148,7 +148,7 @@ def test_bind_sync_over_max_records_fails_before_any_write(
     assert len(published) == needed
 
 
-def test_a_backend_without_a_quota_is_not_limited(route53: Route53Harness) -> None:
+def test_route53_counts_the_records_torpub_does_not_own(route53: Route53Harness) -> None:
     p = Route53Provider(Target("route53", "example.com"))
     assert p.capabilities.record_quota == DEFAULT_RECORD_QUOTA
     assert p.other_records() == 2  # SOA and NS of a new hosted zone
