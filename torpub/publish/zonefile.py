@@ -18,7 +18,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from torpub.errors import ZoneError
-from torpub.format.names import parse_name
+from torpub.format.names import canonical_name, parse_name
 from torpub.format.records import Record
 from torpub.publish import zonereader
 
@@ -229,7 +229,7 @@ def _resolve(token: str, origin: str | None) -> str | None:
             name = name.concatenate(dns.name.from_text(origin))
     except dns.exception.DNSException as e:
         raise ZoneError(f"{token!r} in the zone file is not a DNS name: {e}") from e
-    return name.canonicalize().to_text()
+    return canonical_name(name)
 
 
 def zone_origin(text: str) -> str | None:

@@ -30,6 +30,7 @@ import dns.tokenizer
 import dns.zonefile
 
 from torpub.errors import ZoneError
+from torpub.format.names import canonical_name
 from torpub.format.records import Record
 
 _Key = tuple[dns.rdatatype.RdataType, dns.rdatatype.RdataType]
@@ -162,7 +163,7 @@ def _dnspython_records(body: str, origin: str) -> list[Record]:
             )
         if not rrset.name.is_subdomain(zone):
             raise _outside(rrset.name.to_text(), origin)
-        owner = rrset.name.canonicalize().to_text()
+        owner = canonical_name(rrset.name)
         for rdata in rrset:
             value = b"".join(rdata.strings).decode("utf-8", "surrogateescape")
             records.append(Record(owner, rrset.ttl, value))
