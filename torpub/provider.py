@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 from torpub.errors import ConfigError, ProviderError, StalePlan, ZoneError
 from torpub.format.names import canonical_name, in_zone
 from torpub.format.records import Record
+from torpub.hostport import HostPort
 from torpub.options import Option, Options, OptionValue, check_options
 from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, state_after
 
@@ -28,6 +29,7 @@ __all__ = [
     "Capabilities",
     "Change",
     "ConfigError",
+    "HostPort",
     "Option",
     "OptionValue",
     "Options",

@@ -26,6 +26,7 @@ from torpub.format.names import LABEL
 from torpub.format.records import Head, Record
 from torpub.provider import (
     Capabilities,
+    HostPort,
     Option,
     Target,
     canonical_name,
@@ -72,8 +73,7 @@ class Rfc2136Provider:
     def nameservers(self) -> Sequence[str]:
         """The primary the updates go to, which answers them as soon as it acknowledges
         them (``torpub sync --wait`` checks it; secondaries follow by NOTIFY and IXFR)."""
-        host, port = self._options.host, self._options.port
-        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+        return [str(HostPort(self._options.host, self._options.port))]
 
     def records(self) -> Sequence[Record]:
         origin = dns.name.from_text(self._zone)
