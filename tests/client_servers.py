@@ -33,7 +33,7 @@ import httpx
 import libtorrent as lt
 import pytest
 import torf
-from conftest import find_binary, free_port
+from processes import find_binary, free_port
 
 from torpub.format.records import Record, TorrentRecords
 from torpub.provider import Target

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 from cloudflare_api import CloudflareServer
-from conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from harness_cloudflare import TOKEN, CloudflareHarness, cf, cloudflare, cloudflare_server
 from test_route53 import ZoneServer
 
@@ -21,6 +20,7 @@ from torpub.format.names import names_for
 from torpub.format.records import Encoding, Record, encode
 from torpub.provider import Target, installed, load
 from torpub.publish.plan import PhaseName, Plan, Policy, build_plan
+from torpub.testing.conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from torpub_providers.cloudflare.client import MAX_RATE_RETRIES, Pacing
 from torpub_providers.cloudflare.provider import CloudflareProvider
 from torpub_providers.cloudflare.txt import parse_content, txt_content

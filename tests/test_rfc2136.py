@@ -16,8 +16,8 @@ import dns.opcode
 import dns.rcode
 import pytest
 from backend_sync import MakeTorrent, all_records, sync
-from conftest import find_binary, free_port
 from named_update import KEY_NAME, StartUpdateNamed, UpdateServer, update_named
+from processes import find_binary, free_port
 
 from torpub.cli import main
 from torpub.errors import ConfigError, ProviderError, ZoneError
