@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from client_servers import STARTUP_TIMEOUT, WebServer
-from conftest import find_binary, free_port
+from client_servers import WebServer
+from processes import STARTUP_TIMEOUT, find_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"

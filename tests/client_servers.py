@@ -7,21 +7,20 @@ Import the fixtures into a test module to use them:
 - ``publish_zone(zone_file, desired)``: write torrents' records into a zone file.
 - ``release(directory, size, webseeds)``: a random file and its .torrent bytes.
 - ``nginx``: ``nginx(root, torrent_aware=…, status=…)`` serves ``root``; torrent-aware,
-  it implements record-format §6 (the torrent for a request that accepts one);
-  with ``status`` it answers every request with that status (an origin in trouble);
-  ``directives`` go into its location block (e.g. ``max_ranges 0;``).
+  it runs the exact output of ``torpub server-config nginx`` (record format §6);
+  otherwise a plain server: with ``status`` it answers every request with that status
+  (an origin in trouble); ``directives`` go into its location block (``max_ranges 0;``).
 - ``seeder``: ``seeder(torrent, directory)`` seeds with libtorrent; returns its port.
 - ``closed_port()``: a port nothing listens on (an origin that is down).
+
+Servers start and stop through :mod:`processes`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +32,17 @@ import httpx
 import libtorrent as lt
 import pytest
 import torf
-from conftest import find_binary, free_port
+from http_servers import CLI, nginx_main, server_config
+from processes import (
+    STARTUP_TIMEOUT,
+    Processes,
+    find_binary,
+    free_port,
+    on_free_port,
+    wait_until,
+)
 
+from torpub.format import txt
 from torpub.format.records import Record, TorrentRecords
 from torpub.provider import Target
 from torpub.publish.plan import build_plan
@@ -46,7 +54,6 @@ HOST = "dl.example.com"
 # no query leaves the machine, and named serves its records in a zone of that name.
 LOCAL_ZONE = "localhost."
 LOCAL_HOST = "localhost"
-STARTUP_TIMEOUT = 15.0
 
 
 def publish_zone(zone_file: Path, desired: Sequence[TorrentRecords], zone: str = ZONE) -> None:
@@ -59,17 +66,9 @@ def publish_zone(zone_file: Path, desired: Sequence[TorrentRecords], zone: str =
 def append_records(zone_file: Path, records: Sequence[Record]) -> None:
     """Write records the planner would refuse to write (hostile or broken heads)
     straight into the zone file, after the operator's own records."""
-    lines = []
-    for record in records:
-        strings = " ".join(_quoted(s) for s in record.strings())
-        lines.append(f"{record.name} {record.ttl} IN TXT {strings}\n")
+    lines = [f"{r.name} {r.ttl} IN TXT {txt.to_text(r.strings())}\n" for r in records]
     with zone_file.open("a") as out:
         out.writelines(lines)
-
-
-def _quoted(string: bytes) -> str:
-    text = string.decode("ascii")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def release(
@@ -100,37 +99,22 @@ def closed_port() -> int:
     return free_port()
 
 
-# --- nginx -------------------------------------------------------------------------
+# --- nginx ---------------------------------------------------------------------------
 
-_NGINX_CONF = """\
-{user}
-worker_processes 1;
-error_log {dir}/error.log info;
-pid {dir}/nginx.pid;
-events {{ worker_connections 64; }}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
+# A plain origin, for the cases torpub's own config does not describe: one that
+# stopped negotiating (it still sends Link and Vary), one in trouble (``status``), one
+# with ``directives`` such as ``max_ranges 0;`` or a negotiation of its own.
+_PLAIN_SERVER = """\
+server {{
+    listen 127.0.0.1:{port};
+    root {root};
     types {{ application/x-bittorrent torrent; }}
     default_type application/octet-stream;
-    # Record format §6: a client takes a torrent when it accepts the media type or
-    # lists the token "torrent" among its content codings.
-    map $http_accept $by_type {{ default ""; "~*application/x-bittorrent" ".torrent"; }}
-    map $http_accept_encoding $by_coding {{ default ""; "~*(^|[\\s,])torrent(\\s*[;,]|\\s*$)" ".torrent"; }}
-    map "$by_type$by_coding" $torrent {{ default ""; "~\\.torrent" ".torrent"; }}
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location / {{
-            add_header Vary "Accept, Accept-Encoding" always;
-            add_header Link "<http://$http_host$uri.torrent>; rel=describedby; type=\\"application/x-bittorrent\\"";
-            {directives}
-            {action}
-        }}
+    location / {{
+        add_header Vary "Accept, Accept-Encoding" always;
+        add_header Link "<http://$http_host$uri.torrent>; rel=describedby; type=\\"application/x-bittorrent\\"";
+        {directives}
+        {action}
     }}
 }}
 """
@@ -154,84 +138,70 @@ StartNginx = Callable[..., WebServer]
 
 
 @pytest.fixture
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartNginx]:
-    processes: list[subprocess.Popen[bytes]] = []
+def nginx(tmp_path_factory: pytest.TempPathFactory, processes: Processes) -> StartNginx:
+    """``nginx(root, torrent_aware=…, status=…, directives=…)``; torrent-aware, it
+    runs the exact output of ``torpub server-config nginx`` for ``root`` at ``/``."""
 
     def start(
         root: Path, *, torrent_aware: bool = False, status: int | None = None, directives: str = ""
     ) -> WebServer:
-        directory = tmp_path_factory.mktemp("nginx")
-        (directory / "tmp").mkdir()
-        port = free_port()
-        conf = directory / "nginx.conf"
-        action = f"try_files {'$uri$torrent $uri' if torrent_aware else '$uri'} =404;"
-        if status is not None:
-            action = f"return {status};"
-        # As root, nginx's workers would drop to nobody and not reach pytest's tmp dirs.
-        user = "user root;" if os.geteuid() == 0 else ""
-        text = _NGINX_CONF.format(
-            user=user, dir=directory, port=port, root=root, action=action, directives=directives
-        )
-        conf.write_text(text)
-        with (directory / "stderr.log").open("wb") as stderr:
-            process = subprocess.Popen(
-                [find_binary("nginx"), "-p", str(directory), "-c", str(conf), "-g", "daemon off;"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
+        assert not (torrent_aware and (status or directives)), "torpub's config is as shipped"
+
+        def attempt() -> WebServer:
+            directory = tmp_path_factory.mktemp("nginx")
+            port = free_port()
+            site = directory / "site.conf"
+            if torrent_aware:
+                site.write_text(server_config("nginx", root, port, location="/"))
+            else:
+                action = f"return {status};" if status is not None else "try_files $uri =404;"
+                site.write_text(
+                    _PLAIN_SERVER.format(port=port, root=root, action=action, directives=directives)
+                )
+            conf = directory / "nginx.conf"
+            conf.write_text(nginx_main(directory, site))
+            server = WebServer(port, root, directory / "error.log")
+            command = [find_binary("nginx"), "-p", str(directory), "-c", str(conf)]
+            processes.start(
+                [*command, "-g", "daemon off;"],
+                what="nginx",
+                ready=lambda: _answers(server.url("/")),
+                output=directory / "stderr.log",
+                logs=[server.log],
             )
-        processes.append(process)
-        server = WebServer(port, root, directory / "error.log")
-        _wait_for_http(server, process)
-        return server
+            return server
 
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
+        return on_free_port(attempt, "nginx")
+
+    return start
 
 
-def _wait_for_http(server: WebServer, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the web server exited:\n{server.log.read_text(errors='replace')}")
-        try:
-            httpx.get(server.url("/"), timeout=0.5)
-        except httpx.TransportError:
-            time.sleep(0.05)
-        else:
-            return
-    pytest.fail(f"the web server did not answer within {STARTUP_TIMEOUT} s")
+def _answers(url: str) -> bool:
+    httpx.get(url, timeout=0.5)
+    return True
 
 
 @pytest.fixture
-def torpub_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartNginx]:
+def torpub_serve(tmp_path_factory: pytest.TempPathFactory, processes: Processes) -> StartNginx:
     """``torpub_serve(root)``: ``torpub serve`` (record format §6) as a subprocess."""
-    processes: list[subprocess.Popen[bytes]] = []
 
     def start(root: Path) -> WebServer:
-        directory = tmp_path_factory.mktemp("serve")
-        port = free_port()
-        log = directory / "serve.log"
-        main = "import sys; from torpub.cli import main; sys.exit(main())"
-        command = [sys.executable, "-c", main, "serve", str(root), "--host", "127.0.0.1"]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*command, "--port", str(port)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+        def attempt() -> WebServer:
+            directory = tmp_path_factory.mktemp("serve")
+            port = free_port()
+            server = WebServer(port, root, directory / "serve.log")
+            command = [*CLI, "serve", str(root), "--host", "127.0.0.1", "--port", str(port)]
+            processes.start(
+                command,
+                what="torpub serve",
+                ready=lambda: _answers(server.url("/")),
+                output=server.log,
             )
-        processes.append(process)
-        server = WebServer(port, root, log)
-        _wait_for_http(server, process)
-        return server
+            return server
 
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
+        return on_free_port(attempt, "torpub serve")
+
+    return start
 
 
 # --- libtorrent seeder ---------------------------------------------------------------
@@ -271,23 +241,16 @@ def seeder() -> Iterator[StartSeeder]:
         params.save_path = str(directory)
         handle = session.add_torrent(params)
         sessions.append(session)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not handle.status().is_seeding:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the seeder did not start seeding: {handle.status().state}")
-            time.sleep(0.05)
+        wait_until(
+            lambda: bool(handle.status().is_seeding),
+            "the seeder to seed",
+            STARTUP_TIMEOUT,
+            log=lambda: str(handle.status().state),
+        )
         return Seeder(session.listen_port(), handle)
 
     yield start
     sessions.clear()
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 # --- DNSSEC: a signed zone and a validating unbound ---------------------------------
@@ -387,49 +350,32 @@ StartUnbound = Callable[..., Unbound]
 
 
 @pytest.fixture
-def unbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartUnbound]:
+def unbound(tmp_path_factory: pytest.TempPathFactory, processes: Processes) -> StartUnbound:
     """``unbound(upstream_port, zone, trust_anchor=None)``: a validating resolver on
     127.0.0.1 that asks the named on ``upstream_port`` for everything."""
-    processes: list[subprocess.Popen[bytes]] = []
 
     def start(upstream: int, zone: str = ZONE, trust_anchor: Path | None = None) -> Unbound:
-        directory = tmp_path_factory.mktemp("unbound")
-        port = free_port()
-        anchor = f'trust-anchor-file: "{trust_anchor}"' if trust_anchor else ""
-        conf = directory / "unbound.conf"
-        conf.write_text(
-            _UNBOUND_CONF.format(
-                port=port, dir=directory, anchor=anchor, zone=zone, upstream=upstream
+        def attempt() -> Unbound:
+            directory = tmp_path_factory.mktemp("unbound")
+            port = free_port()
+            anchor = f'trust-anchor-file: "{trust_anchor}"' if trust_anchor else ""
+            conf = directory / "unbound.conf"
+            conf.write_text(
+                _UNBOUND_CONF.format(
+                    port=port, dir=directory, anchor=anchor, zone=zone, upstream=upstream
+                )
             )
-        )
-        process = subprocess.Popen(
-            [find_binary("unbound"), "-d", "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        server = Unbound(port, directory / "unbound.log")
-        _wait_for_dns(port, zone, process, server.log)
-        return server
+            server = Unbound(port, directory / "unbound.log")
+            query = dns.message.make_query(zone, "SOA")
+            processes.start(
+                [find_binary("unbound"), "-d", "-c", str(conf)],
+                what="unbound",
+                ready=lambda: bool(dns.query.udp(query, "127.0.0.1", timeout=0.5, port=port)),
+                output=directory / "stderr.log",
+                logs=[server.log],
+            )
+            return server
 
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(10)
+        return on_free_port(attempt, "unbound")
 
-
-def _wait_for_dns(port: int, zone: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    query = dns.message.make_query(zone, "SOA")
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            pytest.fail(f"unbound exited:\n{text}")
-        try:
-            dns.query.udp(query, "127.0.0.1", timeout=0.5, port=port)
-        except (OSError, dns.exception.DNSException):
-            time.sleep(0.05)
-        else:
-            return
-    pytest.fail(f"unbound did not answer within {STARTUP_TIMEOUT} s")
+    return start

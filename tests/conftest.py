@@ -15,25 +15,34 @@ A missing BIND binary fails these tests loudly: they exist to run it.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import socket
 import subprocess
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
 import pytest
 import torf
+
+# The process-lifecycle helpers and the ``processes`` fixture, for every test module;
+# imported here too, so registered for assertion rewriting before the import.
+pytest_plugins = ["processes"]
+pytest.register_assert_rewrite("processes")
+from processes import (  # noqa: E402
+    find_binary,
+    free_port,
+    on_free_port,
+    start_process,
+    stop,
+    wait_until,
+)
 
 ZONE = "example.com."
 ZONE_TEXT = textwrap.dedent(
@@ -53,17 +62,6 @@ ZONE_TEXT = textwrap.dedent(
     """
 )
 RNDC_KEY = "torpub-test-rndc"
-STARTUP_TIMEOUT = 20.0
-
-
-def find_binary(name: str) -> str:
-    found = shutil.which(name)
-    found = found or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
-    )
-    if found is None:
-        pytest.fail(f"{name} is not installed (Debian: bind9, bind9-utils); these tests run it")
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -128,13 +126,12 @@ class NamedServer:
         return int(rrset[0].serial)
 
     def wait_for_serial(self, serial: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.serial() != serial:
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"named still serves serial {self.serial()}, not {serial}:\n{self.log()}"
-                )
-            time.sleep(0.05)
+        wait_until(
+            lambda: self.serial() == serial,
+            f"named to serve serial {serial}",
+            timeout,
+            log=self.log,
+        )
 
     def log(self) -> str:
         return self.log_file.read_text(errors="replace")
@@ -152,21 +149,6 @@ def _exchange(wire: bytes, port: int, tcp: bool, timeout: float) -> bytes:
         with sock.makefile("rb") as stream:
             length = int.from_bytes(stream.read(2), "big")
             return stream.read(length)
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (named needs both)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port: int = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-        return port
-    pytest.fail("no free port on 127.0.0.1")
 
 
 def _named_conf(
@@ -234,59 +216,55 @@ def _rndc_key(directory: Path) -> tuple[Path, Path]:
     return key_file, conf
 
 
-def _start(directory: Path, zone: str, zone_file: Path, options: str = "") -> NamedServer:
-    named = find_binary("named")
+def start_named(
+    directory: Path,
+    zone: str,
+    zone_file: Path,
+    options: str = "",
+    *,
+    include: Path | None = None,
+    zone_extra: str = "",
+) -> NamedServer:
+    """One ``named`` on free ports, serving ``zone``; :class:`processes.Exited` when it
+    ends while starting. The caller stops it (``processes.stop(server.process)``)."""
     key_file, rndc_conf = _rndc_key(directory)
     port, control = free_port(), free_port()
     conf = directory / "named.conf"
-    conf.write_text(_named_conf(directory, zone, zone_file, port, control, options))
-    log_file = directory / "named.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [named, "-g", "-n", "1", "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    conf.write_text(
+        _named_conf(
+            directory,
+            zone,
+            zone_file,
+            port,
+            control,
+            options,
+            include=include,
+            zone_extra=zone_extra,
         )
-    server = NamedServer(zone, zone_file, port, control, rndc_conf, key_file, log_file, process)
-    _wait_until_serving(server)
-    return server
+    )
+    log_file = directory / "named.log"
+    command = [find_binary("named"), "-g", "-n", "1", "-c", str(conf)]
+    process = start_process(
+        command,
+        what=f"named ({zone})",
+        ready=lambda: _serves(zone, port, log_file),
+        output=log_file,
+    )
+    return NamedServer(zone, zone_file, port, control, rndc_conf, key_file, log_file, process)
 
 
-def _wait_until_serving(server: NamedServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise _NamedExited(server.log())
-        if "running" in server.log():
-            try:
-                response, _ = server.query(server.zone, "SOA", timeout=0.5)
-            except (OSError, dns.exception.DNSException):
-                pass
-            else:
-                if response.rcode() == dns.rcode.NOERROR and response.answer:
-                    return
-        time.sleep(0.05)
-    _stop(server)
-    pytest.fail(f"named did not serve {server.zone} within {STARTUP_TIMEOUT} s:\n{server.log()}")
-
-
-class _NamedExited(Exception):
-    pass
+def _serves(zone: str, port: int, log_file: Path) -> bool:
+    """Loaded and answering for its zone (the log says "running" first)."""
+    if "running" not in log_file.read_text(errors="replace"):
+        return False
+    query = dns.message.make_query(zone, "SOA")
+    query.flags &= ~dns.flags.RD
+    response = dns.message.from_wire(_exchange(query.to_wire(), port, False, 0.5))
+    return response.rcode() == dns.rcode.NOERROR and bool(response.answer)
 
 
 class StartNamed(Protocol):
     def __call__(self, zone: str, zone_file: Path, options: str = "") -> NamedServer: ...
-
-
-def _stop(server: NamedServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
 
 
 @pytest.fixture
@@ -294,21 +272,16 @@ def named(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartNamed]:
     started: list[NamedServer] = []
 
     def start(zone: str, zone_file: Path, options: str = "") -> NamedServer:
-        for _attempt in range(3):  # another process may take a probed port first
-            directory = tmp_path_factory.mktemp("named")
-            try:
-                server = _start(directory, zone, zone_file, options)
-            except _NamedExited as e:
-                if "address in use" in str(e):
-                    continue
-                pytest.fail(f"named exited while starting:\n{e}")
-            started.append(server)
-            return server
-        pytest.fail("named could not bind a free port in 3 attempts")
+        server = on_free_port(
+            lambda: start_named(tmp_path_factory.mktemp("named"), zone, zone_file, options),
+            "named",
+        )
+        started.append(server)
+        return server
 
     yield start
     for server in started:
-        _stop(server)
+        stop(server.process)
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from typing import Any
 import dns.rdatatype
 import dns.zone
 import pytest
-from conformance import WriteCounter
 
 from torpub import atomic
 from torpub.format.records import Record
 from torpub.provider import Target
 from torpub.publish import zonefile
+from torpub.testing.conformance import WriteCounter
 from torpub_providers.bind import BindProvider
 
 ZONE = "example.com."

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import pytest
-from conformance import WriteCounter
 from named_update import UpdateServer, launch, stop
 
 from torpub.format.records import Record
 from torpub.provider import Target
+from torpub.testing.conformance import WriteCounter
 from torpub_providers.rfc2136.client import UpdateClient
 from torpub_providers.rfc2136.provider import Rfc2136Provider
 from torpub_providers.rfc2136.updates import NameChange

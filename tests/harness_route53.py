@@ -20,12 +20,12 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import pytest
-from conformance import InjectedFailure
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from torpub.format.records import Record
 from torpub.provider import Target
+from torpub.testing.conformance import InjectedFailure
 from torpub_providers.route53.batches import Limits
 from torpub_providers.route53.client import Backoff
 from torpub_providers.route53.provider import Route53Provider

@@ -26,13 +26,11 @@ import os
 import random
 import re
 import shutil
-import socket
 import socketserver
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,16 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 import pytest
+from processes import (
+    STARTUP_TIMEOUT,
+    Exited,
+    find_binary,
+    free_port,
+    on_free_port,
+    start_process,
+    stop,
+    wait_until,
+)
 
 from torpub.http.wsgi import TorrentMiddleware
 from torpub.publish import build
@@ -47,7 +55,6 @@ from torpub.publish import build
 KINDS = ("nginx", "apache", "asgi", "wsgi")
 CORS_ORIGINS = ("*", "https://app.example")
 MOUNT = "/pub/"
-STARTUP_TIMEOUT = 20.0
 APACHE_MODULES = (
     ("mpm_event", "mod_mpm_event.so"),
     ("authz_core", "mod_authz_core.so"),
@@ -126,27 +133,13 @@ def part_of(data: bytes, content_range: str) -> bytes:
     return data[start : end + 1]
 
 
-def find_binary(name: str, package: str) -> str:
-    found = shutil.which(name) or next(
-        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
-    )
-    if found is None:
-        pytest.fail(f"{name} is not installed (Debian: {package}); these tests run it")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _cors_flag(cors: str | None) -> list[str]:
     return [] if cors is None else ["--cors", cors]
 
 
-def server_config(kind: str, tree: Tree, port: int, cors: str | None = None) -> str:
+def server_config(
+    kind: str, root: Path, port: int, cors: str | None = None, location: str = MOUNT
+) -> str:
     """The exact output of ``torpub server-config KIND``."""
     result = subprocess.run(
         [
@@ -154,9 +147,9 @@ def server_config(kind: str, tree: Tree, port: int, cors: str | None = None) -> 
             "server-config",
             kind,
             "--root",
-            str(tree.root),
+            str(root),
             "--location",
-            MOUNT,
+            location,
             "--listen",
             f"127.0.0.1:{port}",
             *_cors_flag(cors),
@@ -169,7 +162,9 @@ def server_config(kind: str, tree: Tree, port: int, cors: str | None = None) -> 
     return result.stdout
 
 
-def _nginx_main(directory: Path, generated: Path) -> str:
+def nginx_main(directory: Path, generated: Path) -> str:
+    """nginx's main config around an included ``http``-level file: its own pid, logs
+    and temporary paths in ``directory``, the system's MIME types."""
     user = "user root;\n" if os.geteuid() == 0 else ""
     temps = "".join(
         f"    {kind}_temp_path {directory / kind};\n"
@@ -192,9 +187,9 @@ def _nginx_main(directory: Path, generated: Path) -> str:
 def _start_nginx(tree: Tree, port: int, directory: Path, cors: str | None) -> HttpServer:
     nginx = find_binary("nginx", "nginx")
     generated = directory / "torpub.conf"
-    generated.write_text(server_config("nginx", tree, port, cors))
+    generated.write_text(server_config("nginx", tree.root, port, cors))
     conf = directory / "nginx.conf"
-    conf.write_text(_nginx_main(directory, generated))
+    conf.write_text(nginx_main(directory, generated))
     command = [nginx, "-p", str(directory), "-c", str(conf), "-g", "daemon off;"]
     return _start_process("nginx", tree, port, command, directory / "error.log", cors)
 
@@ -220,7 +215,7 @@ def _apache_main(directory: Path, generated: Path) -> str:
 def _start_apache(tree: Tree, port: int, directory: Path, cors: str | None) -> HttpServer:
     apache = find_binary("apache2", "apache2")
     generated = directory / "torpub.conf"
-    generated.write_text(server_config("apache", tree, port, cors))
+    generated.write_text(server_config("apache", tree.root, port, cors))
     conf = directory / "httpd.conf"
     conf.write_text(_apache_main(directory, generated))
     command = [apache, "-f", str(conf), "-DFOREGROUND"]
@@ -248,21 +243,16 @@ def _start_process(
     kind: str, tree: Tree, port: int, command: list[str], log_file: Path, cors: str | None
 ) -> HttpServer:
     output = log_file.with_suffix(".out")
-    with output.open("wb") as out:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    url = build.artifact_url(tree.base_url, Tree.PLAIN)
+    process = start_process(
+        command, what=kind, ready=lambda: _answers(url), output=output, logs=[log_file]
+    )
+    return HttpServer(kind, tree, port, lambda: stop(process), [log_file, output], cors)
 
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
-    server = HttpServer(kind, tree, port, stop, [log_file, output], cors)
-    _wait_until_serving(server, process.poll)
-    return server
+def _answers(url: str) -> bool:
+    httpx.get(url, timeout=1.0)
+    return True
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -281,7 +271,7 @@ def _start_wsgi(tree: Tree, port: int, directory: Path, cors: str | None) -> Htt
             "127.0.0.1", port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
         )
     except OSError as e:
-        raise _Exited(str(e)) from e
+        raise Exited(str(e)) from e
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
 
@@ -291,27 +281,12 @@ def _start_wsgi(tree: Tree, port: int, directory: Path, cors: str | None) -> Htt
         thread.join(10)
 
     server = HttpServer("wsgi", tree, port, stop, cors=cors)
-    _wait_until_serving(server, lambda: None)
+    try:
+        wait_until(lambda: _answers(server.url(Tree.PLAIN)), "wsgi to serve", STARTUP_TIMEOUT)
+    except BaseException:
+        stop()
+        raise
     return server
-
-
-class _Exited(Exception):
-    """The server stopped while starting; its log says why."""
-
-
-def _wait_until_serving(server: HttpServer, exited: Callable[[], int | None]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if exited() is not None:
-            raise _Exited(server.log())
-        try:
-            httpx.get(server.url(Tree.PLAIN), timeout=1.0)
-        except httpx.TransportError:
-            time.sleep(0.05)
-        else:
-            return
-    server.stop()
-    pytest.fail(f"{server.kind} did not serve within {STARTUP_TIMEOUT} s:\n{server.log()}")
 
 
 _STARTERS: dict[str, Callable[[Tree, int, Path, str | None], HttpServer]] = {
@@ -360,17 +335,17 @@ def served_tree(kind: str) -> Iterator[Path]:
 def start_on_free_port(
     top: Path, start: Callable[[Tree, int, Path], HttpServer], kind: str
 ) -> HttpServer:
-    for attempt in range(3):  # another process may take the probed port first
+    attempts = iter(range(3))
+
+    def attempt() -> HttpServer:
+        number = next(attempts)
         port = free_port()
-        tree = make_tree(top / f"pub{attempt}", f"http://127.0.0.1:{port}{MOUNT}")
-        directory = top / f"server{attempt}"
+        tree = make_tree(top / f"pub{number}", f"http://127.0.0.1:{port}{MOUNT}")
+        directory = top / f"server{number}"
         directory.mkdir()
-        try:
-            return start(tree, port, directory)
-        except _Exited as e:
-            if "in use" not in str(e):
-                pytest.fail(f"{kind} exited while starting:\n{e}")
-    pytest.fail(f"{kind} could not bind a free port in 3 attempts")
+        return start(tree, port, directory)
+
+    return on_free_port(attempt, kind)
 
 
 def _start(kind: str, top: Path, cors: str | None) -> HttpServer:

@@ -8,8 +8,8 @@
   ``transfer`` its ``allow-transfer`` (default: the key). It returns an
   :class:`UpdateServer`; every server is stopped after the test.
 
-The server, ports and helpers come from conftest; only the zone statement
-(which conftest's fixture does not let a test change) differs.
+The server comes from conftest's :func:`conftest.start_named`; only the zone
+statement (which the ``named`` fixture does not let a test change) differs.
 """
 
 from __future__ import annotations
@@ -29,19 +29,10 @@ import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 import dns.tsig
 import dns.update
+import processes
 import pytest
-from conftest import (
-    ZONE,
-    ZONE_TEXT,
-    NamedServer,
-    _named_conf,
-    _NamedExited,
-    _rndc_key,
-    _stop,
-    _wait_until_serving,
-    find_binary,
-    free_port,
-)
+from conftest import ZONE, ZONE_TEXT, NamedServer, start_named
+from processes import find_binary, on_free_port
 
 from torpub.format.records import Record
 from torpub_providers.rfc2136 import tsig
@@ -187,24 +178,7 @@ def _start(directory: Path, algorithm: str, zone_extra: str) -> UpdateServer:
     zone_file = directory / "db.example.com"
     zone_file.write_text(ZONE_TEXT)
     key_file = _tsig_key_file(directory, algorithm)
-    rndc_key, rndc_conf = _rndc_key(directory)
-    port, control = free_port(), free_port()
-    conf = directory / "named.conf"
-    conf.write_text(
-        _named_conf(
-            directory, ZONE, zone_file, port, control, include=key_file, zone_extra=zone_extra
-        )
-    )
-    log_file = directory / "named.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [find_binary("named"), "-g", "-n", "1", "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = NamedServer(ZONE, zone_file, port, control, rndc_conf, rndc_key, log_file, process)
-    _wait_until_serving(server)
+    server = start_named(directory, ZONE, zone_file, include=key_file, zone_extra=zone_extra)
     return UpdateServer(server, key_file)
 
 
@@ -216,19 +190,14 @@ def launch(
     transfer: str = DEFAULT_TRANSFER,
 ) -> UpdateServer:
     """Start one server; the caller stops it with :func:`stop`."""
-    for _attempt in range(3):  # another process may take a probed port first
-        directory = tmp_path_factory.mktemp("named-update")
-        try:
-            return _start(directory, algorithm, f"{policy}\n{transfer}")
-        except _NamedExited as e:
-            if "address in use" in str(e):
-                continue
-            pytest.fail(f"named exited while starting:\n{e}")
-    pytest.fail("named could not bind a free port in 3 attempts")
+    return on_free_port(
+        lambda: _start(tmp_path_factory.mktemp("named-update"), algorithm, f"{policy}\n{transfer}"),
+        "named",
+    )
 
 
 def stop(server: UpdateServer) -> None:
-    _stop(server.named)
+    processes.stop(server.named.process)
 
 
 @pytest.fixture

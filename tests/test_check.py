@@ -46,9 +46,13 @@ ZONE = "127.0.0.1."
 NAME = "artifact.bin"
 SIZE = 200 * 1024 + 77  # 13 pieces of 16 KiB, the last one short
 PIECE = "16KiB"
-# Record format §6 as nginx config: the torrent for a request that asks for it,
-# unless it carries Range (a web seed's request), which always gets the file.
-RANGE_GETS_FILE = 'if ($http_range != "") { rewrite ^ $uri break; }'
+# An origin's own, broken record format §6: the torrent for either signal, even on a
+# Range request (a web seed's), where torpub's shipped config always gives the file.
+NEGOTIATES_RANGE_TOO = (
+    'if ($http_accept ~* "application/x-bittorrent") { rewrite ^ $uri.torrent break; }\n'
+    'if ($http_accept_encoding ~* "(^|[\\s,])torrent(\\s*[;,]|\\s*$)") '
+    "{ rewrite ^ $uri.torrent break; }"
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def make_release(
     (tree / NAME).write_bytes(artifact())
     served = tmp_path / "origin"
     served.mkdir()
-    origin = nginx(served, torrent_aware=section6, directives=RANGE_GETS_FILE if section6 else "")
+    origin = nginx(served, torrent_aware=section6)
     roots = {name: tmp_path / f"mirror-{name}" for name in mirrors}
     bases = []
     for name, how in mirrors.items():
@@ -354,7 +358,7 @@ def test_origins_that_stopped_negotiating_are_reported(
     aware_tree.mkdir()
     aware_root.mkdir()
     (aware_tree / "other.bin").write_bytes(artifact(seed=5))
-    aware = nginx(aware_root, torrent_aware=True)
+    aware = nginx(aware_root, directives=NEGOTIATES_RANGE_TOO)
     aware_url = aware.url("other.bin")
     aware_torrent = torrent_for(aware_tree, aware.url("/"))
     shutil.copy(aware_tree / "other.bin", aware_root / "other.bin")

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 from cloudflare_api import CloudflareServer
-from conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from harness_cloudflare import TOKEN, CloudflareHarness, cf, cloudflare, cloudflare_server
 from test_route53 import ZoneServer
 
@@ -22,6 +21,7 @@ from torpub.format.records import Encoding, Record, encode
 from torpub.provider import OptionValue, Target, installed, load
 from torpub.publish.pipeline import plan_target
 from torpub.publish.plan import PhaseName, Plan, Policy
+from torpub.testing.conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from torpub_providers.cloudflare.client import MAX_RATE_RETRIES, Pacing
 from torpub_providers.cloudflare.provider import CloudflareProvider
 from torpub_providers.cloudflare.txt import parse_content, txt_content

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import httpx
 import libtorrent as lt  # type: ignore[import-untyped]
 import pytest
 from http_servers import KINDS, HttpServer, Tree, http_server, make_tree, part_of
+from processes import wait_until
 
 from torpub.cli import main
 from torpub.http import asgi, cors, static, wsgi
@@ -276,12 +276,13 @@ def test_libtorrent_downloads_from_the_web_seed(http_server: HttpServer, tmp_pat
     params.ti = info
     params.save_path = str(tmp_path)
     handle = session.add_torrent(params)
-    deadline = time.monotonic() + WEB_SEED_TIMEOUT
-    while not handle.status().is_seeding:
-        if time.monotonic() > deadline:
-            errors = [a.message() for a in session.pop_alerts()]
-            pytest.fail(f"no download in {WEB_SEED_TIMEOUT} s: {errors}\n{http_server.log()}")
-        time.sleep(0.1)
+    wait_until(
+        # Bound as defaults: the session must be dropped below, so that it shuts down.
+        lambda h=handle: bool(h.status().is_seeding),
+        "the download from the web seed",
+        WEB_SEED_TIMEOUT,
+        log=lambda s=session: f"{[a.message() for a in s.pop_alerts()]}\n{http_server.log()}",
+    )
     # A piece passes its check before its last blocks reach the disk: only a
     # session that has shut down has written everything (torpub.client.download does the same).
     session.remove_torrent(handle)

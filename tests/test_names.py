@@ -5,12 +5,22 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
+import dns.name
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from torpub.errors import InvalidURL
-from torpub.format.names import names_for, parse_name, remove_dot_segments, url_target
+from torpub.errors import InvalidURL, ZoneError
+from torpub.format.names import (
+    canonical_name,
+    in_zone,
+    names_for,
+    parse_name,
+    remove_dot_segments,
+    url_target,
+)
+from torpub.publish.artifacts import Artifact
+from torpub.publish.pipeline import check_zone_holds
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "names.json").read_text())
 
@@ -115,3 +125,53 @@ def test_escaped_raw_and_dotted_paths_share_one_key(segments: list[str]) -> None
     assert len(keys) == 1
     target = names_for(f"https://h.example/{escaped}").target
     assert target.isascii() and " " not in target and "\\" not in target
+
+
+# --- the one DNS-name normaliser ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("example.com.", "example.com."),
+        ("Example.COM", "example.com."),  # relative names are read from the root
+        ("_Torrent.Example.com.", "_torrent.example.com."),
+        ("Bücher.Example.", "xn--bcher-kva.example."),  # IDNA 2008, as URLs' hosts
+        ("XN--BCHER-KVA.example.", "xn--bcher-kva.example."),
+        ("a\\065b.example.", "aab.example."),  # presentation escapes, read then lowered
+        ("a\\.b.example.", "a\\.b.example."),  # a dot inside a label stays escaped
+        (".", "."),
+    ],
+)
+def test_canonical_name_gives_one_spelling(text: str, canonical: str) -> None:
+    assert canonical_name(text) == canonical
+    assert canonical_name(dns.name.from_text(text)) == canonical
+    assert canonical_name(canonical) == canonical
+
+
+@pytest.mark.parametrize("bad", ["a..b.", "x" * 64 + ".example.", ("a" * 60 + ".") * 5])
+def test_canonical_name_refuses_what_is_no_name(bad: str) -> None:
+    with pytest.raises(ZoneError, match="is not a DNS name"):
+        canonical_name(bad)
+
+
+def test_in_zone_compares_canonical_names() -> None:
+    assert in_zone("A.Example.com", "example.COM.")
+    assert in_zone("example.com.", "example.com")
+    assert in_zone("xn--bcher-kva.example", "bücher.example")
+    assert in_zone("anything.example.", ".")
+    assert not in_zone("badexample.com.", "example.com.")
+    assert not in_zone("example.com.", "a.example.com.")
+
+
+def test_the_root_is_no_host() -> None:
+    with pytest.raises(InvalidURL, match="is not a DNS name"):
+        names_for("https://./file")
+
+
+def test_a_zone_in_unicode_holds_its_hosts(tmp_path: Path) -> None:
+    url = "https://dl.bücher.example/a.iso"
+    artifact = Artifact(tmp_path / "a.iso", "a.iso", url, tmp_path / "a.iso.torrent", tmp_path)
+    check_zone_holds([artifact], "Bücher.Example.")
+    with pytest.raises(ZoneError, match="not inside zone"):
+        check_zone_holds([artifact], "buecher.example.")

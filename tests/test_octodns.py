@@ -8,7 +8,6 @@ from pathlib import Path
 import backend_sync
 import pytest
 from backend_sync import MakeTorrent, all_records, sync
-from conftest import free_port
 from named_update import (
     SECRET_VARIABLE,
     StartUpdateNamed,
@@ -16,6 +15,7 @@ from named_update import (
     update_named,
     write_octodns_config,
 )
+from processes import free_port
 
 from torpub.cli import main
 from torpub.errors import ConfigError, ProviderError

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from harness_route53 import Route53Harness, aws, moto_server, route53
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
@@ -17,6 +16,7 @@ from torpub.errors import QuotaExceeded
 from torpub.provider import Target
 from torpub.publish.pipeline import plan_target
 from torpub.publish.plan import Policy
+from torpub.testing.conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from torpub_providers.route53.provider import DEFAULT_RECORD_QUOTA, Route53Provider
 
 __all__ = ["aws", "moto_server", "route53"]

@@ -16,8 +16,8 @@ import dns.opcode
 import dns.rcode
 import pytest
 from backend_sync import MakeTorrent, all_records, sync
-from conftest import find_binary, free_port
 from named_update import KEY_NAME, StartUpdateNamed, UpdateServer, update_named
+from processes import find_binary, free_port
 
 from torpub.cli import main
 from torpub.errors import ConfigError, ProviderError, ZoneError
@@ -27,7 +27,6 @@ from torpub.provider import Authoritative, Target, load
 from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
 from torpub_providers.rfc2136 import tsig
 from torpub_providers.rfc2136.client import TransferRefused
-from torpub_providers.rfc2136.options import split_server
 from torpub_providers.rfc2136.provider import Rfc2136Provider, StaleRecords
 from torpub_providers.rfc2136.updates import NameChange, batches
 
@@ -371,16 +370,6 @@ def test_without_axfr_the_records_are_read_by_name(
 
 
 # --- options, keys and the CLI ------------------------------------------------------
-
-
-def test_server_addresses_split_into_host_and_port() -> None:
-    assert split_server("ns1.example.com") == ("ns1.example.com", 53)
-    assert split_server("127.0.0.1:5353") == ("127.0.0.1", 5353)
-    assert split_server("[::1]:5353") == ("::1", 5353)
-    assert split_server("::1") == ("::1", 53)
-    for bad in ("host:0", "host:x", ":53"):
-        with pytest.raises(ConfigError):
-            split_server(bad)
 
 
 def test_bad_options_are_config_errors(tmp_path: Path) -> None:

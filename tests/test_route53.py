@@ -19,7 +19,6 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
-from conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from harness_route53 import (
     MotoRoute53,
     Route53Harness,
@@ -36,6 +35,7 @@ from torpub.format.names import names_for
 from torpub.format.records import Encoding, Record, encode
 from torpub.provider import Target, installed, load
 from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, Policy, build_plan
+from torpub.testing.conformance import ENCODING, OWNER, desired, resolve, torrent, url
 from torpub_providers.route53.batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS, Limits
 from torpub_providers.route53.client import Backoff
 from torpub_providers.route53.provider import Route53Provider

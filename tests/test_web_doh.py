@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 from browser_servers import WEB, StartDnsdist, dnsdist
 from client_servers import StartUnbound, append_records, publish_zone, sign_zone, unbound
-from conftest import ZONE, find_binary
+from conftest import ZONE
+from processes import find_binary
 
 import torpub
 from torpub.client.resolve import Nameserver, ResolveOptions

@@ -14,11 +14,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import dns.name
-
-from torpub.errors import ConfigError, InvalidURL, ProviderError, StalePlan, ZoneError
-from torpub.format.names import dns_host
+from torpub.errors import ConfigError, ProviderError, StalePlan, ZoneError
+from torpub.format.names import canonical_name, in_zone
 from torpub.format.records import Record
+from torpub.hostport import HostPort
 from torpub.options import Option, Options, OptionValue, check_options
 from torpub.publish.plan import Action, Change, Phase, PhaseName, Plan, state_after
 
@@ -31,6 +30,7 @@ __all__ = [
     "Change",
     "ConfigError",
     "CountsOthers",
+    "HostPort",
     "Option",
     "OptionValue",
     "Options",
@@ -45,6 +45,7 @@ __all__ = [
     "StalePlan",
     "Target",
     "ZoneError",
+    "canonical_name",
     "check_options",
     "check_plan_zone",
     "declared_options",
@@ -152,10 +153,10 @@ ProviderFactory = Callable[[Target], Provider]
 
 
 def zone_name(zone: str) -> str:
-    """A zone as backends compare it: lower-case A-labels with the trailing dot."""
+    """A zone as configured, in :func:`canonical_name` form; ConfigError when it is no name."""
     try:
-        return dns_host(zone) + "."
-    except InvalidURL as e:
+        return canonical_name(zone)
+    except ZoneError as e:
         raise ConfigError(f"zone {zone!r} is not a DNS name") from e
 
 
@@ -163,9 +164,8 @@ def check_plan_zone(plan: Plan, zone: str) -> None:
     """Refuse, before any write, a plan made for another zone or naming a record outside it."""
     if zone_name(plan.zone) != zone:
         raise ZoneError(f"the plan is for zone {plan.zone}, this target holds {zone}")
-    origin = dns.name.from_text(zone)
     for change in plan.changes:
-        if not dns.name.from_text(change.record.name).is_subdomain(origin):
+        if not in_zone(change.record.name, zone):
             raise ZoneError(f"{change.record.name} is not in zone {zone}")
 
 

@@ -21,12 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import dns.name
-
 from torpub import atomic
 from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
+from torpub.provider import (
+    Capabilities,
+    Option,
+    Target,
+    canonical_name,
+    check_plan_zone,
+    zone_name,
+)
 from torpub.publish import zonefile
 from torpub.publish.plan import Action, Change, Plan
 
@@ -233,11 +238,7 @@ class BindProvider:
 
 
 def written_names(changes: Iterable[Change]) -> set[str]:
-    return {_canonical(c.record.name) for c in changes if c.action is not Action.DELETE}
-
-
-def _canonical(name: str) -> str:
-    return dns.name.from_text(name).canonicalize().to_text()
+    return {canonical_name(c.record.name) for c in changes if c.action is not Action.DELETE}
 
 
 def dumped_names(dump: str) -> set[str]:
@@ -247,7 +248,7 @@ def dumped_names(dump: str) -> set[str]:
     for line in dump.splitlines():
         owner = line.split(maxsplit=1)[0] if line.strip() else ";"
         if not owner.startswith(";"):
-            names.add(_canonical(owner))
+            names.add(canonical_name(owner))
     return names
 
 

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import dns.name
-
 from torpub.errors import (
     ConfigError,
     PlanError,
@@ -31,7 +29,14 @@ from torpub.errors import (
 )
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
+from torpub.provider import (
+    Capabilities,
+    Option,
+    Target,
+    canonical_name,
+    check_plan_zone,
+    zone_name,
+)
 from torpub.publish.plan import Action, Change, Plan
 from torpub.redaction import reason
 
@@ -58,7 +63,7 @@ def name_states(changes: Iterable[Change]) -> dict[str, NameState]:
     old: dict[str, set[Record]] = {}
     new: dict[str, set[Record]] = {}
     for change in changes:
-        name = _canonical(change.record.name)
+        name = canonical_name(change.record.name)
         old.setdefault(name, set())
         new.setdefault(name, set())
         if change.action is not Action.CREATE:
@@ -171,7 +176,7 @@ def only_names(names: set[str]) -> Any:
         def process_target_zone(self, existing: Any, target: Any, lenient: bool = False) -> Any:
             kept = Zone(existing.name, existing.sub_zones)
             for record in existing.records:
-                if record._type == TXT and _canonical(record.fqdn) in names:
+                if record._type == TXT and canonical_name(record.fqdn) in names:
                     kept.add_record(record, lenient=True)
             return kept
 
@@ -204,7 +209,7 @@ def torrent_txt(records: Iterable[Any]) -> dict[str, set[Record]]:
     for record in records:
         if record._type != TXT:
             continue
-        name = _canonical(record.fqdn)
+        name = canonical_name(record.fqdn)
         if LABEL not in name.split("."):
             continue
         found[name] = {Record(name, record.ttl, from_octodns_value(str(v))) for v in record.values}
@@ -295,7 +300,9 @@ class OctodnsProvider:
             stale = [n for n, s in states.items() if seen.get(n, set()) != s.old]
             if stale:
                 raise StalePlan(NAME, stale, where)
-            outside = sorted({_canonical(c.record.fqdn) for c in octo_plan.changes} - set(states))
+            outside = sorted(
+                {canonical_name(c.record.fqdn) for c in octo_plan.changes} - set(states)
+            )
             if outside:
                 raise ProviderError(
                     NAME,
@@ -316,7 +323,3 @@ class OctodnsProvider:
                 seen.add(name)
         if stale:
             raise StalePlan(NAME, stale)
-
-
-def _canonical(name: str) -> str:
-    return dns.name.from_text(name).canonicalize().to_text()

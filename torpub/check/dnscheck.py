@@ -232,8 +232,7 @@ def _only_value(answer: Answer, what: str) -> str:
 
 
 def nameserver_text(server: Nameserver) -> str:
-    host = f"[{server.host}]" if ":" in server.host else server.host
-    return f"{host}:{server.port}"
+    return str(server)
 
 
 def server_list(servers: Sequence[Nameserver]) -> str:

@@ -15,9 +15,8 @@ from torpub.client import download, output
 from torpub.client.partial import Partial
 from torpub.client.resolve import Resolved, ResolveOptions, resolve
 from torpub.errors import DownloadError, RecordError
-from torpub.format.torrentinfo import single_file
+from torpub.format.torrentinfo import TORRENT_TYPE, single_file
 
-TORRENT_TYPE = "application/x-bittorrent"
 # The torrent first, anything else rather than a 406 from a server that knows no torrents.
 ACCEPT = f"{TORRENT_TYPE}, */*;q=0.1"
 ACCEPT_ENCODING = "gzip, deflate, torrent"

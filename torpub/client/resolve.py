@@ -34,31 +34,15 @@ from torpub.format import records
 from torpub.format.names import TorrentNames, names_for
 from torpub.format.records import Head, Limits
 from torpub.format.torrentinfo import TorrentInfo, summarise
+from torpub.hostport import HostPort
 
 DEFAULT_CONCURRENCY = 32
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class Nameserver:
-    """A resolver to ask, by address."""
-
-    host: str
-    port: int = 53
-
-    @classmethod
-    def from_text(cls, text: str) -> Nameserver:
-        """``HOST``, ``HOST:PORT``, ``[V6]:PORT`` or a bare IPv6 address."""
-        host, port = text.strip(), "53"
-        if host.startswith("["):
-            host, _, rest = host[1:].partition("]")
-            port = rest.removeprefix(":") or port
-        elif host.count(":") == 1:
-            host, port = host.split(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(f"resolver {text!r} is not HOST[:PORT]")
-        return cls(host, int(port))
+# A resolver to ask, by address.
+Nameserver = HostPort
 
 
 @dataclass(frozen=True)
@@ -239,4 +223,4 @@ def _only_value(answer: TxtAnswer, what: str) -> str:
 
 
 def nameservers(texts: Sequence[str]) -> tuple[Nameserver, ...]:
-    return tuple(Nameserver.from_text(t) for t in texts)
+    return tuple(Nameserver.from_text(t, "resolver") for t in texts)

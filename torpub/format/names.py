@@ -9,7 +9,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 import dns.name
 
-from torpub.errors import InvalidURL
+from torpub.errors import InvalidURL, ZoneError
 
 LABEL = "_torrent"
 # RFC 1035 §2.3.4: octets of a name on the wire, length octets and the root's included.
@@ -18,6 +18,9 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _CHUNK_ID = re.compile(r"[0-9a-f]{16}")
 _KEY = re.compile(r"[0-9a-f]{40}")
+# Already canonical: lower-case letters, digits, '-' and '_' in labels of at most 63
+# octets, with the trailing dot. Most names are, and skip dnspython's parse.
+_CANONICAL = re.compile(r"(?:[a-z0-9_-]{1,63}\.)+")
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,38 @@ def _percent_encode(raw: bytes) -> str:
 def dns_host(host: str, url: str = "") -> str:
     """The host as lower-case IDNA 2008 A-labels, without a trailing dot."""
     try:
-        name = dns.name.from_unicode(host.rstrip("."), idna_codec=dns.name.IDNA_2008_Practical)
-    except Exception as e:  # dnspython raises several unrelated types for bad labels
-        raise InvalidURL(url or host, f"host {host!r} is not a DNS name ({e})") from e
-    return name.to_text(omit_final_dot=True).lower()
+        name = canonical_name(host.rstrip(".") + ".")[:-1]
+    except ZoneError as e:
+        raise InvalidURL(url or host, f"host {host!r} is not a DNS name ({e.__cause__})") from e
+    if not name:  # the root: no name to put the records under
+        raise InvalidURL(url or host, f"host {host!r} is not a DNS name")
+    return name
+
+
+def canonical_name(name: str | dns.name.Name) -> str:
+    """The one form in which torpub holds, compares and writes a DNS name: absolute,
+    IDNA 2008 A-labels, ASCII lower-cased, with the trailing dot (RFC 4034 §6.2).
+
+    Every backend and reader goes through here, so a name a server hands back in
+    another case or spelling compares equal to the one torpub wrote. ZoneError
+    when the text is no DNS name (names read from a server are untrusted)."""
+    if isinstance(name, str) and name.isascii() and len(name) < MAX_NAME_OCTETS:
+        lower = name.lower()  # ASCII only, as RFC 4034 canonical form
+        if _CANONICAL.fullmatch(lower):
+            return lower
+    if isinstance(name, dns.name.Name):
+        parsed = name if name.is_absolute() else name.concatenate(dns.name.root)
+    else:
+        try:
+            parsed = dns.name.from_unicode(name, idna_codec=dns.name.IDNA_2008_Practical)
+        except Exception as e:  # dnspython raises several unrelated types for bad labels
+            raise ZoneError(f"{name!r} is not a DNS name: {e}") from e
+    return str(parsed.canonicalize().to_text())
+
+
+def in_zone(name: str, zone: str) -> bool:
+    """Whether ``name`` is ``zone`` or below it, both as :func:`canonical_name` reads them."""
+    return ("." + canonical_name(name)).endswith("." + canonical_name(zone).lstrip("."))
 
 
 @dataclass(frozen=True)

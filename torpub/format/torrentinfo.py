@@ -9,6 +9,8 @@ from urllib.parse import quote
 from torpub.errors import RecordError
 from torpub.format import bencode
 
+# The media type of a .torrent (record format §6): the origin serves it, the client asks for it.
+TORRENT_TYPE = "application/x-bittorrent"
 _SHA1_LENGTH = 20
 
 

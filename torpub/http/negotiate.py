@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-TORRENT_TYPE = "application/x-bittorrent"
+# Re-exported for the HTTP side; its one home is format.torrentinfo.
+from torpub.format.torrentinfo import TORRENT_TYPE as TORRENT_TYPE
+
 TORRENT_TOKEN = "torrent"
 TORRENT_SUFFIX = ".torrent"
 VARY = "Accept, Accept-Encoding"

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import dns.name
 
 from torpub.errors import PlanError, ZoneError
+from torpub.format.names import canonical_name
 from torpub.format.records import Record
 
 HEADER = "# Written by torpub export; torpub rewrites this file, do not edit it by hand.\n---\n"
@@ -35,9 +36,7 @@ def relative_name(name: str, zone: str) -> str:
 
 def absolute_name(relative: str, zone: str) -> str:
     origin = dns.name.from_text(zone)
-    if not relative:
-        return origin.canonicalize().to_text()
-    return dns.name.from_text(relative, origin).canonicalize().to_text()
+    return canonical_name(dns.name.from_text(relative, origin) if relative else origin)
 
 
 def natural_key(text: str) -> tuple[str | int, ...]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from torpub.errors import ConfigError, QuotaExceeded, ZoneError, ZoneUnlisted
-from torpub.format.names import names_for
+from torpub.format.names import in_zone, names_for
 from torpub.format.records import Encoding, Record, TorrentRecords, encode
 from torpub.provider import CountsOthers, Provider, ReadsByName
 from torpub.publish.build import Artifact, BuildSettings, Built
@@ -48,10 +48,9 @@ def desired_records(built: Iterable[Built], settings: Settings) -> list[TorrentR
 
 def check_zone_holds(artifacts: Sequence[Artifact], zone: str) -> None:
     """Every artifact's host must be the zone or below it, before anything is built."""
-    suffix = "." + zone.rstrip(".").lower()
     for artifact in artifacts:
         host = names_for(artifact.url).host
-        if not ("." + host).endswith(suffix):
+        if not in_zone(host, zone):
             raise ZoneError(f"host {host} of {artifact.url} is not inside zone {zone}")
 
 

@@ -18,6 +18,7 @@ import dns.rdatatype
 
 from torpub import provider
 from torpub.errors import ConfigError, PropagationError
+from torpub.hostport import HostPort
 from torpub.publish.plan import Action, Change, Plan
 
 Note = Callable[[str], None]
@@ -79,15 +80,8 @@ def _answered(change: Change, address: str, port: int) -> bool:
 
 
 def _server_address(server: str) -> tuple[str, int]:
-    host, text = server, "53"
-    if server.startswith("["):
-        host, _, rest = server[1:].partition("]")
-        text = rest[1:] if rest.startswith(":") else text
-    elif server.count(":") == 1:
-        host, text = server.split(":")
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"check server {server!r}: {text!r} is not a port")
-    port = int(text)
+    address = HostPort.from_text(server, "check server")
+    host, port = address.host, address.port
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except (OSError, UnicodeError) as e:

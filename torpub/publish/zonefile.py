@@ -18,7 +18,8 @@ import dns.rdataclass
 import dns.rdatatype
 
 from torpub.errors import ZoneError
-from torpub.format.names import parse_name
+from torpub.format import txt
+from torpub.format.names import canonical_name, parse_name
 from torpub.format.records import Record
 from torpub.publish import zonereader
 
@@ -108,8 +109,7 @@ def record_line(record: Record) -> str:
     """One record as a self-contained zone-file line: absolute name, TTL and class,
     so no ``$ORIGIN`` or ``$TTL`` of the surrounding file can change its meaning."""
     name = _absolute_name(record.name).to_text()
-    strings = " ".join(_quote(s) for s in record.strings())
-    return f"{name} {record.ttl} IN TXT {strings}"
+    return f"{name} {record.ttl} IN TXT {txt.to_text(record.strings())}"
 
 
 def record_order(record: Record) -> tuple[str, str, int, str, int, str, int]:
@@ -121,24 +121,6 @@ def record_order(record: Record) -> tuple[str, str, int, str, int, str, int]:
     index = parsed.index if parsed.index is not None else 0
     chunk_id = parsed.chunk_id or ""
     return (parsed.host, parsed.key, kind, chunk_id, index, record.value, record.ttl)
-
-
-def _quote(octets: bytes) -> str:
-    """A quoted character-string; everything outside printable ASCII as ``\\DDD``."""
-    if _PLAIN.fullmatch(octets):
-        return '"' + octets.decode("ascii") + '"'
-    return '"' + "".join(_ESCAPED[octet] for octet in octets) + '"'
-
-
-def _escaped(octet: int) -> str:
-    if octet in b'"\\':
-        return "\\" + chr(octet)
-    return chr(octet) if 0x20 <= octet < 0x7F else f"\\{octet:03d}"
-
-
-# Printable ASCII but the quote and the backslash: written as it is.
-_PLAIN = re.compile(rb"[ !#-\[\]-~]*")
-_ESCAPED = tuple(_escaped(octet) for octet in range(256))
 
 
 def parse_block(body: str, origin: str) -> tuple[Record, ...]:
@@ -229,7 +211,7 @@ def _resolve(token: str, origin: str | None) -> str | None:
             name = name.concatenate(dns.name.from_text(origin))
     except dns.exception.DNSException as e:
         raise ZoneError(f"{token!r} in the zone file is not a DNS name: {e}") from e
-    return name.canonicalize().to_text()
+    return canonical_name(name)
 
 
 def zone_origin(text: str) -> str | None:

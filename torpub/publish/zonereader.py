@@ -29,7 +29,9 @@ import dns.rrset
 import dns.tokenizer
 import dns.zonefile
 
-from torpub.errors import ZoneError
+from torpub.errors import RecordError, ZoneError
+from torpub.format import txt
+from torpub.format.names import canonical_name
 from torpub.format.records import Record
 
 _Key = tuple[dns.rdatatype.RdataType, dns.rdatatype.RdataType]
@@ -82,7 +84,6 @@ _OWN_LINE = re.compile(
     r'("(?:[ !#-\[\]-~]|\\[0-9]{3}|\\["\\])*"(?: "(?:[ !#-\[\]-~]|\\[0-9]{3}|\\["\\])*")*)'
 )
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_ESCAPE = re.compile(r"\\([0-9]{3}|.)")
 _MAX_NAME = 254  # characters of an absolute name whose wire form fits 255 octets
 _MAX_TTL = 2**31 - 1  # RFC 2181 §8; dnspython takes up to 2**32 - 1
 
@@ -127,22 +128,13 @@ def _value(strings: str) -> str:
     if "\\" not in strings:
         parts = [s.encode("ascii") for s in _STRING.findall(strings)]
     else:
-        parts = [_unescape(s) for s in _STRING.findall(strings)]
+        try:
+            parts = [txt.unescape(s) for s in _STRING.findall(strings)]
+        except RecordError:
+            raise _NotOwn from None  # dnspython says why
     if any(len(part) > 255 for part in parts):
         raise _NotOwn  # dnspython says why
     return b"".join(parts).decode("utf-8", "surrogateescape")
-
-
-def _unescape(text: str) -> bytes:
-    def octet(match: re.Match[str]) -> str:
-        escaped = match.group(1)
-        if len(escaped) == 1:
-            return escaped
-        if int(escaped) > 255:
-            raise _NotOwn
-        return chr(int(escaped))
-
-    return _ESCAPE.sub(octet, text).encode("latin-1")
 
 
 def _dnspython_records(body: str, origin: str) -> list[Record]:
@@ -162,7 +154,7 @@ def _dnspython_records(body: str, origin: str) -> list[Record]:
             )
         if not rrset.name.is_subdomain(zone):
             raise _outside(rrset.name.to_text(), origin)
-        owner = rrset.name.canonicalize().to_text()
+        owner = canonical_name(rrset.name)
         for rdata in rrset:
             value = b"".join(rdata.strings).decode("utf-8", "surrogateescape")
             records.append(Record(owner, rrset.ttl, value))

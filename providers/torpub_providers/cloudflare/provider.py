@@ -18,7 +18,14 @@ from typing import Any, ClassVar
 from torpub.errors import ConfigError, ZoneError
 from torpub.format.names import LABEL
 from torpub.format.records import Record
-from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
+from torpub.provider import (
+    Capabilities,
+    Option,
+    Target,
+    canonical_name,
+    check_plan_zone,
+    zone_name,
+)
 from torpub.publish.plan import PhaseName, Plan
 from torpub_providers.cloudflare.batches import Held, ids_for, operations
 from torpub_providers.cloudflare.client import CloudflareClient, Pacing
@@ -169,6 +176,7 @@ class CloudflareProvider:
                 raise ZoneError(f"cloudflare zone {found.id} is {found.name}, not {self._name}")
             return found
         assert self._name is not None
+        # Cloudflare names zones without the trailing dot.
         matches = self._client.zones(self._name.rstrip("."))
         if not matches:
             raise ZoneError(f"cloudflare has no zone {self._name} this token can read")
@@ -196,7 +204,7 @@ class CloudflareProvider:
     def _held(self) -> list[Held]:
         held = []
         for item in self._client.txt_records(self._cf_zone().id, self._page_size):
-            name = str(item.name).rstrip(".").lower() + "."
+            name = canonical_name(str(item.name))
             if item.type != "TXT" or LABEL not in name.split("."):
                 continue
             strings = parse_content(item.content or "")

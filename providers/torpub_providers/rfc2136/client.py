@@ -17,6 +17,7 @@ import dns.update
 import dns.xfr
 
 from torpub.errors import ProviderError, ZoneUnlisted
+from torpub.format.names import canonical_name
 from torpub.format.records import Record
 from torpub_providers.rfc2136.options import Rfc2136Options
 from torpub_providers.rfc2136.updates import NameChange, prerequisite, rdata
@@ -114,7 +115,7 @@ class UpdateClient:
         if rcode != dns.rcode.NOERROR:
             raise self._failed(f"the query for {name}", rcode, response)
         return [
-            Record.from_strings(rrset.name.to_text(), rrset.ttl, rd.strings)
+            Record.from_strings(canonical_name(rrset.name), rrset.ttl, rd.strings)
             for rrset in response.answer
             if rrset.rdtype == dns.rdatatype.TXT and rrset.name == dns.name.from_text(name)
             for rd in rrset

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torpub.errors import ConfigError
-from torpub.provider import Option, Target
+from torpub.provider import HostPort, Option, Target
 from torpub_providers.rfc2136 import tsig
 
-DEFAULT_PORT = 53
 DEFAULT_TIMEOUT = 10.0
 # Well under TCP's 65535 octets, so a server's own limits and the TSIG record fit.
 DEFAULT_MAX_MESSAGE = 32768
@@ -44,7 +43,7 @@ class Rfc2136Options:
         opts = target.checked(OPTIONS)
         server = opts.text("server")
         assert server is not None  # required
-        host, port = split_server(server)
+        primary = HostPort.from_text(server)
         key_file, key_name = opts.path("tsig_key_file"), opts.text("tsig_key")
         key = None
         if key_file is not None:
@@ -53,28 +52,7 @@ class Rfc2136Options:
             raise ConfigError("the tsig_key option names a key in --tsig-key-file; pass the file")
         timeout, max_message = opts.number("timeout"), opts.integer("max_message")
         assert timeout is not None and max_message is not None  # defaulted
-        return cls(host, port, key, timeout, max_message)
-
-
-def split_server(server: str) -> tuple[str, int]:
-    """``HOST``, ``HOST:PORT``, ``[V6]:PORT`` or a bare IPv6 address."""
-    host, port = server, DEFAULT_PORT
-    if server.startswith("["):
-        host, _, rest = server[1:].partition("]")
-        if rest:
-            port = _port(rest.removeprefix(":"), server)
-    elif server.count(":") == 1:
-        host, text = server.split(":")
-        port = _port(text, server)
-    if not host:
-        raise ConfigError(f"server {server!r} has no host")
-    return host, port
-
-
-def _port(text: str, server: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"server {server!r} has no valid port after ':'")
-    return int(text)
+        return cls(primary.host, primary.port, key, timeout, max_message)
 
 
 def read_key(path: Path, name: str | None = None) -> tsig.TsigKey:

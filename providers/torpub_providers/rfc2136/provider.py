@@ -24,11 +24,19 @@ import dns.rdatatype
 from torpub.errors import ConfigError, RecordError, StalePlan
 from torpub.format.names import LABEL
 from torpub.format.records import Head, Record
-from torpub.provider import Capabilities, Option, Target, check_plan_zone, zone_name
+from torpub.provider import (
+    Capabilities,
+    HostPort,
+    Option,
+    Target,
+    canonical_name,
+    check_plan_zone,
+    zone_name,
+)
 from torpub.publish.plan import Plan
 from torpub_providers.rfc2136.client import NAME, UpdateClient
 from torpub_providers.rfc2136.options import OPTIONS, Rfc2136Options
-from torpub_providers.rfc2136.updates import NameChange, batches, canonical, name_changes
+from torpub_providers.rfc2136.updates import NameChange, batches, name_changes
 
 # A value this long still fits one update that also names it as a prerequisite.
 MAX_VALUE_LENGTH = 30000
@@ -65,8 +73,7 @@ class Rfc2136Provider:
     def nameservers(self) -> Sequence[str]:
         """The primary the updates go to, which answers them as soon as it acknowledges
         them (``torpub sync --wait`` checks it; secondaries follow by NOTIFY and IXFR)."""
-        host, port = self._options.host, self._options.port
-        return [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+        return [str(HostPort(self._options.host, self._options.port))]
 
     def records(self) -> Sequence[Record]:
         origin = dns.name.from_text(self._zone)
@@ -76,7 +83,7 @@ class Rfc2136Provider:
                 continue
             if not rrset.name.is_subdomain(origin) or not under_torrent(rrset.name):
                 continue
-            owner = rrset.name.canonicalize().to_text()
+            owner = canonical_name(rrset.name)
             found += [Record.from_strings(owner, rrset.ttl, rd.strings) for rd in rrset]
         return tuple(sorted(found))
 
@@ -85,7 +92,7 @@ class Rfc2136Provider:
         chunk sets it names (its own and its ``p=``). The fallback when AXFR is
         refused; chunk sets no head names stay unseen, so prune cannot find them."""
         found: list[Record] = []
-        for head_name in sorted({canonical(n) for n in head_names}):
+        for head_name in sorted({canonical_name(n) for n in head_names}):
             heads = self._client.txt(head_name)
             found += heads
             ids = set()

@@ -14,6 +14,7 @@ import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 import dns.update
 
+from torpub.format.names import canonical_name
 from torpub.format.records import Record
 from torpub.publish.plan import Action, Change
 
@@ -38,7 +39,7 @@ def name_changes(changes: Iterable[Change]) -> list[NameChange]:
     old: dict[str, list[Record]] = {}
     new: dict[str, list[Record]] = {}
     for change in changes:
-        name = canonical(change.record.name)
+        name = canonical_name(change.record.name)
         old.setdefault(name, [])
         new.setdefault(name, [])
         if change.action is not Action.CREATE:
@@ -72,7 +73,3 @@ def prerequisite(message: dns.update.UpdateMessage, group: NameChange) -> None:
 
 def rdata(record: Record) -> dns.rdata.Rdata:
     return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, record.strings())
-
-
-def canonical(name: str) -> str:
-    return dns.name.from_text(name).canonicalize().to_text()

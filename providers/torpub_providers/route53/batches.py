@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from torpub.errors import ProviderError, StalePlan
+from torpub.format.names import canonical_name
 from torpub.format.records import MAX_STRING, Record
 from torpub.publish.plan import Action, Change
 from torpub_providers.route53.client import NAME
@@ -55,7 +56,7 @@ def change_batches(changes: Sequence[Change], limits: Limits) -> list[list[dict[
 def _by_name(changes: Sequence[Change]) -> dict[str, list[Change]]:
     grouped: dict[str, list[Change]] = {}
     for change in changes:
-        grouped.setdefault(change.record.name.lower(), []).append(change)
+        grouped.setdefault(canonical_name(change.record.name), []).append(change)
     return grouped
 
 
@@ -108,7 +109,7 @@ def check_changes(changes: Sequence[Change], held: dict[str, list[Record]]) -> N
     """Refuse, before any write, a plan that Route 53 would reject part-way:
     a CREATE over an existing set, an update or delete of what is not there."""
     for change in changes:
-        name = change.record.name.lower()
+        name = canonical_name(change.record.name)
         at = set(held.get(name, ()))
         if change.action is Action.CREATE and at:
             raise _stale(change, "it already exists")
