@@ -25,6 +25,7 @@ from client_servers import (
     nginx,
     publish_zone,
     sign_zone,
+    torpub_serve,
     unbound,
 )
 
@@ -40,7 +41,7 @@ from torpub.publish import build
 if TYPE_CHECKING:
     from conftest import NamedServer, StartNamed
 
-__all__ = ["nginx", "unbound"]  # fixtures, imported for pytest
+__all__ = ["nginx", "torpub_serve", "unbound"]  # fixtures, imported for pytest
 
 ZONE = "127.0.0.1."
 NAME = "artifact.bin"
@@ -80,15 +81,17 @@ def make_release(
     nginx: StartNginx,
     mirrors: dict[str, Callable[[Path], WebServer] | str],
     section6: bool = True,
+    origin_server: Callable[[Path], WebServer] | None = None,
 ) -> Release:
-    """The artifact in a tree, served by nginx as origin with its .torrent, and
-    mirrored as each of ``mirrors`` says (a start function, or a base URL)."""
+    """The artifact in a tree, served as origin with its .torrent (by nginx with the
+    config torpub ships, or ``origin_server``), and mirrored as each of ``mirrors``
+    says (a start function, or a base URL)."""
     tree = tmp_path / "release"
     tree.mkdir(parents=True)
     (tree / NAME).write_bytes(artifact())
     served = tmp_path / "origin"
     served.mkdir()
-    origin = nginx(served, torrent_aware=section6)
+    origin = origin_server(served) if origin_server else nginx(served, torrent_aware=section6)
     roots = {name: tmp_path / f"mirror-{name}" for name in mirrors}
     bases = []
     for name, how in mirrors.items():
@@ -194,6 +197,27 @@ def test_a_healthy_release_exits_0_in_every_format_and_writes_nothing(
     assert samples[("torpub_check_url_ok", (("url", release.url),))] == 1
     seeds = [k for k in samples if k[0] == "torpub_check_web_seed_ok"]
     assert len(seeds) == 3 and all(samples[k] == 1 for k in seeds)
+
+
+def test_torpub_serve_passes_as_an_origin(
+    tmp_path: Path,
+    zone_file: Path,
+    named: StartNamed,
+    nginx: StartNginx,
+    torpub_serve: StartNginx,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    release = make_release(tmp_path, nginx, {"a": nginx}, origin_server=torpub_serve)
+    publish_zone(zone_file, [records(release)], ZONE)
+    server = named(ZONE, zone_file)
+    dns = ["-r", at(server.port), "--authoritative", at(server.port)]
+
+    code, out, _ = run(capsys, "check", *release.flags(), *dns, "--format", "json")
+
+    assert code == EXIT_OK, out
+    (url,) = json.loads(out)["urls"]
+    assert url["origin"]["ok"] is True and url["origin"]["range"] is True
+    assert all(s["ok"] for s in url["web_seeds"])
 
 
 SCHEMA = {
