@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
-# (nginx, Apache), mktorrent (the benchmark's peer) and hyperfine (start-up timings).
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine
+# (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings) and
+# dnsdist (a DNS over HTTPS endpoint for `--doh`).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine dnsdist
 
 .PHONY: demo test lint typecheck pytest bench system-deps clean
 
