@@ -31,14 +31,21 @@ _MEDIA_TYPE = "application/dns-message"
 
 
 def check_url(url: str) -> str:
-    """``url`` if it can name a DoH endpoint: http or https, with a host."""
+    """``url`` as a DoH endpoint: http or https, a host, no query (the question is
+    the query); an RFC 8484 URI template's ``{?dns}`` is dropped. Errors do not
+    quote the URL: it may hold a password."""
+    url = url.removesuffix("{?dns}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises on a port that is not a number)
     except ValueError as e:
-        raise ConfigError(f"--doh {url!r} is not a URL ({e})") from None
+        raise ConfigError(f"--doh is not a URL ({e})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--doh {url!r} is not an http:// or https:// URL with a host")
+        raise ConfigError(
+            "--doh needs an http:// or https:// URL with a host, e.g. https://dns.example/dns-query"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError("--doh URL has a query or fragment; the question is the query (?dns=)")
     return url
 
 
