@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -220,6 +221,15 @@ def test_a_doh_endpoint_that_is_down_is_one_clear_line(
     assert err.startswith(f"torpub: error: no resolver answered {names_for(URL).head_name}: ")
     assert f"the DoH server {shown} cannot be reached (" in err and err.endswith("(3 tries)\n")
     assert "secret" not in err and err.count("\n") == 1
+
+
+def test_a_doh_endpoint_that_never_answers_is_asked_again_then_given_up() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/dns-query"
+        with pytest.raises(ResolutionFailed, match=r"did not answer within 0\.3 s \(2 tries\)$"):
+            torpub.resolve(URL, over(url, timeout=0.3))
 
 
 @pytest.mark.parametrize(

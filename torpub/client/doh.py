@@ -68,12 +68,14 @@ class DohClient:
         self.url = check_url(url)
         self.timeout = timeout
         self.attempts = max(1, attempts)
-        self.client = httpx2.AsyncClient(
+        transport = httpx2.AsyncHTTPTransport(
             http2=True,  # over TLS, when the server offers it; plain http stays HTTP/1.1
-            timeout=timeout,
             limits=httpx2.Limits(max_connections=max(1, connections)),
+        )
+        self.client = httpx2.AsyncClient(
+            timeout=timeout,
             headers={"accept-encoding": "identity"},
-            transport=_Bounded(httpx2.AsyncHTTPTransport(http2=True)),
+            transport=_Bounded(transport),
         )
 
     async def __aenter__(self) -> DohClient:
@@ -113,6 +115,8 @@ class DohClient:
                 reason = f"did not answer within {self.timeout:g} s"
             except httpx2.TransportError as e:
                 reason = f"cannot be reached ({_one_line(e)})"
+            except httpx2.HTTPError as e:
+                raise _Refused(f"broke the HTTP exchange ({_one_line(e)})") from None
             except dns.exception.DNSException as e:
                 raise _Refused(
                     f"sent something that is not an answer to the question ({_one_line(e)})"
