@@ -50,23 +50,25 @@ def dnsdist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartDnsdist]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(upstream: int, zone: str = ZONE) -> DohServer:
-        directory = tmp_path_factory.mktemp("dnsdist")
-        conf = directory / "dnsdist.conf"
-        doh_port = free_port()
-        text = _DNSDIST_CONF.format(dns_port=free_port(), doh_port=doh_port, upstream=upstream)
-        conf.write_text(text)
-        log = directory / "dnsdist.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [find_binary("dnsdist"), "--supervised", "--disable-syslog", "-C", str(conf)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        processes.append(process)
-        server = DohServer(doh_port, log)
-        _wait_until_answering(server, zone, process)
-        return server
+        for _attempt in range(3):  # another process may take a probed port first
+            directory = tmp_path_factory.mktemp("dnsdist")
+            conf = directory / "dnsdist.conf"
+            doh_port = free_port()
+            text = _DNSDIST_CONF.format(dns_port=free_port(), doh_port=doh_port, upstream=upstream)
+            conf.write_text(text)
+            log = directory / "dnsdist.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [find_binary("dnsdist"), "--supervised", "--disable-syslog", "-C", str(conf)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            processes.append(process)
+            server = DohServer(doh_port, log)
+            if _wait_until_answering(server, zone, process):
+                return server
+        pytest.fail(f"dnsdist exited:\n{server.log.read_text(errors='replace')}")
 
     yield start
     for process in processes:
@@ -74,21 +76,22 @@ def dnsdist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartDnsdist]:
         process.wait(10)
 
 
-def _wait_until_answering(server: DohServer, zone: str, process: subprocess.Popen[bytes]) -> None:
-    """Until a DoH GET for the zone's SOA gets a DNS answer relayed."""
+def _wait_until_answering(server: DohServer, zone: str, process: subprocess.Popen[bytes]) -> bool:
+    """Until a DoH GET for the zone's SOA gets a DNS answer relayed; False when
+    dnsdist exited (a port taken since it was probed)."""
     query = dns.message.make_query(zone, "SOA")
     query.id = 0
     wire = base64.urlsafe_b64encode(query.to_wire()).rstrip(b"=").decode()
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"dnsdist exited:\n{server.log.read_text(errors='replace')}")
+            return False
         try:
             response = httpx.get(server.url, params={"dns": wire}, timeout=0.5)
         except httpx.TransportError:
             pass
         else:
             if response.status_code == 200:
-                return
+                return True
         time.sleep(0.1)
     pytest.fail(f"dnsdist did not answer DoH within {STARTUP_TIMEOUT} s")
