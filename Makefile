@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
-# (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings);
-# for the browser client (web/): node, headless Chromium and dnsdist (DNS over
-# HTTPS with CORS in front of named).
+# (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings),
+# dnsdist (DNS over HTTPS in front of named, for `--doh` and the browser client);
+# for the browser client (web/): node and headless Chromium.
 DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine nodejs chromium dnsdist
 WEB_STAMP := web/node_modules/.installed
 

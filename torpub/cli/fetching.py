@@ -46,6 +46,16 @@ RequireDnssec = Annotated[
         rich_help_panel=CLIENT,
     ),
 ]
+Doh = Annotated[
+    str | None,
+    typer.Option(
+        "--doh",
+        help="Ask every DNS question over DNS over HTTPS (RFC 8484) at this http(s) URL,"
+        " e.g. https://dns.example/dns-query, instead of --resolver.",
+        rich_help_panel=CLIENT,
+        show_default=False,
+    ),
+]
 Concurrency = Annotated[
     int,
     typer.Option("--concurrency", help="Chunk queries in flight.", rich_help_panel=CLIENT, min=1),
@@ -53,7 +63,7 @@ Concurrency = Annotated[
 
 
 def _resolve_options(
-    resolvers: list[str] | None, require_dnssec: bool, concurrency: int
+    resolvers: list[str] | None, require_dnssec: bool, concurrency: int, doh: str | None = None
 ) -> ResolveOptions:
     from torpub.client.resolve import ResolveOptions, nameservers
 
@@ -61,6 +71,7 @@ def _resolve_options(
         nameservers=nameservers(resolvers or ()),
         require_dnssec=require_dnssec,
         concurrency=concurrency,
+        doh=doh,
     )
 
 
@@ -77,6 +88,7 @@ def resolve_command(
         ),
     ] = None,
     resolvers: Resolvers = None,
+    doh: Doh = None,
     require_dnssec: RequireDnssec = False,
     concurrency: Concurrency = 32,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -89,7 +101,7 @@ def resolve_command(
     from torpub.client.resolve import resolve
 
     ui = make_ui(verbose, quiet)
-    resolved = resolve(url, _resolve_options(resolvers, require_dnssec, concurrency))
+    resolved = resolve(url, _resolve_options(resolvers, require_dnssec, concurrency, doh))
     if out is not None:
         if resolved.payload is None:
             raise ConfigError(
@@ -161,6 +173,7 @@ def get_command(
         ),
     ] = Path("."),
     resolvers: Resolvers = None,
+    doh: Doh = None,
     require_dnssec: RequireDnssec = False,
     torrent_only: Annotated[
         bool,
@@ -217,7 +230,7 @@ def get_command(
     options = fetch.GetOptions(
         http_timeout=timeout,
         torrent_only=torrent_only,
-        resolve=_resolve_options(resolvers, require_dnssec, 32),
+        resolve=_resolve_options(resolvers, require_dnssec, 32, doh),
         session=download.SessionOptions(
             listen=listen,
             discovery=not no_discovery,

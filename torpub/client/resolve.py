@@ -8,8 +8,10 @@ vouched for every answer with its AD bit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import quote
 
 import dns.asyncresolver
@@ -19,7 +21,7 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
-from torpub.client import dnswire
+from torpub.client import dnswire, doh
 from torpub.client.chunkwindow import Address, fetch_chunks
 from torpub.client.dnswire import TxtAnswer
 from torpub.errors import (
@@ -47,7 +49,8 @@ Nameserver = HostPort
 
 @dataclass(frozen=True)
 class ResolveOptions:
-    """How to ask; no nameservers means the system's resolvers (/etc/resolv.conf)."""
+    """How to ask; no nameservers means the system's resolvers (/etc/resolv.conf).
+    A DoH URL (RFC 8484) takes every question instead of any nameserver."""
 
     nameservers: tuple[Nameserver, ...] = ()
     concurrency: int = DEFAULT_CONCURRENCY
@@ -55,6 +58,13 @@ class ResolveOptions:
     attempts: int = DEFAULT_ATTEMPTS
     limits: Limits = field(default_factory=Limits)
     require_dnssec: bool = False
+    doh: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.doh is not None:
+            doh.check_url(self.doh)
+            if self.nameservers:
+                raise ConfigError("--doh and --resolver exclude each other: DoH asks its own")
 
 
 @dataclass(frozen=True)
@@ -90,11 +100,35 @@ async def resolve_async(url: str, options: ResolveOptions | None = None) -> Reso
     """Read and check ``url``'s torrent from DNS."""
     options = options or ResolveOptions()
     names = names_for(url)
-    resolver = make_resolver(options)
-    head_answer = await _query(resolver, names.head_name)
-    if head_answer is None:
+    async with _asker(options) as asker:
+        return await _fetch(url, names, asker, options)
+
+
+class _Asker(Protocol):
+    """One way to ask for TXT records: plain DNS or DoH."""
+
+    @property
+    def answering(self) -> Address | None:
+        """The plain-DNS server that answered the head, for the chunk window (None:
+        every chunk through ``txt``)."""
+
+    async def txt(self, name: str, tcp: bool = False) -> TxtAnswer | None: ...
+
+
+@asynccontextmanager
+async def _asker(options: ResolveOptions) -> AsyncIterator[_Asker]:
+    if options.doh is None:
+        yield _Do53(make_resolver(options))
+        return
+    width = options.concurrency
+    async with doh.DohClient(options.doh, options.timeout, options.attempts, width) as client:
+        yield client
+
+
+async def _fetch(url: str, names: TorrentNames, asker: _Asker, options: ResolveOptions) -> Resolved:
+    head_txt = await asker.txt(names.head_name)
+    if head_txt is None:
         raise NotPublished(url)
-    head_txt = _txt(head_answer)
     head = Head.from_text(_only_value(head_txt, "head"))
     options.limits.check(head)
     if options.require_dnssec and not head_txt.validated:
@@ -102,7 +136,7 @@ async def resolve_async(url: str, options: ResolveOptions | None = None) -> Reso
     if head.n == 0:
         return Resolved(names, head, None, head_txt.validated, head_txt.ttl, 1)
     try:
-        chunks = await _chunks(resolver, _answering(resolver, head_answer), names, head, options)
+        chunks = await _chunks(asker, names, head, options)
         validated = head_txt.validated and all(c.validated for c in chunks.values())
         if options.require_dnssec and not validated:
             raise NotValidated(url)
@@ -149,6 +183,22 @@ async def _query(
     return answer if answer.rrset is not None else None
 
 
+@dataclass
+class _Do53:
+    """Plain DNS through dnspython's resolver; notes who answered first (the head)."""
+
+    resolver: dns.asyncresolver.Resolver
+    answering: Address | None = None
+
+    async def txt(self, name: str, tcp: bool = False) -> TxtAnswer | None:
+        answer = await _query(self.resolver, name, tcp)
+        if answer is None:
+            return None
+        if self.answering is None:
+            self.answering = _answering(self.resolver, answer)
+        return _txt(answer)
+
+
 def _txt(answer: dns.resolver.Answer) -> TxtAnswer:
     assert answer.rrset is not None
     strings = tuple(tuple(rdata.strings) for rdata in answer.rrset)
@@ -166,8 +216,7 @@ def _answering(resolver: dns.asyncresolver.Resolver, answer: dns.resolver.Answer
 
 
 async def _chunks(
-    resolver: dns.asyncresolver.Resolver,
-    server: Address | None,
+    asker: _Asker,
     names: TorrentNames,
     head: Head,
     options: ResolveOptions,
@@ -177,10 +226,6 @@ async def _chunks(
     announces."""
     budget = _Budget(4 * -(-head.length // 3))
     found: dict[int, TxtAnswer] = {}
-
-    async def general(name: str, tcp: bool) -> TxtAnswer | None:
-        answer = await _query(resolver, name, tcp)
-        return _txt(answer) if answer is not None else None
 
     def collect(index: int, answer: TxtAnswer | None) -> None:
         if answer is not None:
@@ -194,8 +239,8 @@ async def _chunks(
     ]
     await fetch_chunks(
         questions,
-        server,
-        general,
+        asker.answering,
+        asker.txt,
         collect,
         options.concurrency,
         options.timeout,
