@@ -1,26 +1,27 @@
 """TXT questions over DNS over HTTPS (RFC 8484), for ``resolve --doh`` and ``get --doh``.
 
-dnspython speaks the protocol (``dns.asyncquery.https``: GET with ``?dns=`` in
-base64url, cache-friendly with query ID 0, RFC 8484 §4.1); this module gives it
-one HTTP client for the whole fetch, with a bounded number of connections, and a
-transport that decides what an HTTP answer may be before anyone reads it: status
-200, ``application/dns-message``, no content coding, at most 65535 bytes (no DNS
+The protocol is small: the question's wire form, base64url in ``?dns=`` of a GET
+(RFC 8484 §4.1; query ID 0, so caches in front of the endpoint can answer), and a
+DNS message back. It goes over httpx, which torpub already uses, rather than
+dnspython's DoH, which needs a second HTTP stack (its ``doh`` extra) that every
+``import dns.query`` would then pay for. What an HTTP answer may be is decided
+in one place (:func:`_body`) before any of it is read: status 200,
+``application/dns-message``, no content coding, at most 65535 bytes (no DNS
 message is bigger). The DoH URL is configuration, trusted; its answers are not.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import base64
 from types import TracebackType
 from urllib.parse import urlsplit
 
-import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
-import httpx2
+import httpx
 
 from torpub.client.dnswire import TxtAnswer
 from torpub.errors import ConfigError, ResolutionFailed
@@ -68,14 +69,10 @@ class DohClient:
         self.url = check_url(url)
         self.timeout = timeout
         self.attempts = max(1, attempts)
-        transport = httpx2.AsyncHTTPTransport(
-            http2=True,  # over TLS, when the server offers it; plain http stays HTTP/1.1
-            limits=httpx2.Limits(max_connections=max(1, connections)),
-        )
-        self.client = httpx2.AsyncClient(
+        self.client = httpx.AsyncClient(
             timeout=timeout,
-            headers={"accept-encoding": "identity"},
-            transport=_Bounded(transport),
+            headers={"accept": _MEDIA_TYPE, "accept-encoding": "identity"},
+            limits=httpx.Limits(max_connections=max(1, connections)),
         )
 
     async def __aenter__(self) -> DohClient:
@@ -106,23 +103,32 @@ class DohClient:
 
     async def _exchange(self, query: dns.message.Message) -> dns.message.Message:
         """The endpoint's answer, asked again after a timeout or a broken connection."""
+        question = base64.urlsafe_b64encode(query.to_wire()).rstrip(b"=").decode("ascii")
         for _attempt in range(self.attempts):
             try:
-                return await dns.asyncquery.https(
-                    query, self.url, timeout=self.timeout, client=self.client, post=False
-                )
-            except (dns.exception.Timeout, httpx2.TimeoutException):
+                async with self.client.stream(
+                    "GET", self.url, params={"dns": question}
+                ) as response:
+                    body = await _body(response)
+                break
+            except httpx.TimeoutException:
                 reason = f"did not answer within {self.timeout:g} s"
-            except httpx2.TransportError as e:
+            except httpx.TransportError as e:
                 reason = f"cannot be reached ({_one_line(e)})"
-            except httpx2.HTTPError as e:
+            except httpx.HTTPError as e:
                 raise _Refused(f"broke the HTTP exchange ({_one_line(e)})") from None
-            except dns.exception.DNSException as e:
-                raise _Refused(
-                    f"sent something that is not an answer to the question ({_one_line(e)})"
-                ) from None
-        tries = f" ({self.attempts} tries)" if self.attempts > 1 else ""
-        raise _Refused(f"{reason}{tries}")
+        else:
+            tries = f" ({self.attempts} tries)" if self.attempts > 1 else ""
+            raise _Refused(f"{reason}{tries}")
+        try:
+            answer = dns.message.from_wire(body)
+        except dns.exception.DNSException as e:
+            raise _Refused(
+                f"sent something that is not an answer to the question ({_one_line(e)})"
+            ) from None
+        if not query.is_response(answer):
+            raise _Refused("sent something that is not an answer to the question")
+        return answer
 
 
 def _txt(response: dns.message.Message) -> TxtAnswer | None:
@@ -152,33 +158,9 @@ class _Refused(Exception):
     """Why the endpoint gave no answer to read (raised inside the HTTP client too)."""
 
 
-class _Bounded(httpx2.AsyncBaseTransport):
-    """The one place that decides which HTTP answers reach dnspython: a hostile
-    endpoint's status, body or size is refused here, before any of it is read
-    into memory or into an error message."""
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
-        self.inner = inner
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self.inner.handle_async_request(request)
-        try:
-            _check(response)
-        except _Refused:
-            await response.aclose()
-            raise
-        return httpx2.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=_Capped(response.stream),
-            extensions=response.extensions,
-        )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def _check(response: httpx2.Response) -> None:
+async def _body(response: httpx.Response) -> bytes:
+    """The answer's body, when it may be one: refused on its status, type, coding or
+    announced size before a byte is read, and read up to the largest DNS message."""
     if response.status_code != 200:
         raise _Refused(f"answered HTTP {response.status_code}")
     media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -189,22 +171,9 @@ def _check(response: httpx2.Response) -> None:
     length = response.headers.get("content-length", "0")
     if not length.isdigit() or int(length) > MESSAGE_LIMIT:
         raise _Refused(f"announced a body over {MESSAGE_LIMIT} bytes")
-
-
-class _Capped(httpx2.AsyncByteStream):
-    """A body read up to the largest DNS message, and not a byte further."""
-
-    def __init__(self, inner: httpx2.AsyncByteStream | httpx2.SyncByteStream) -> None:
-        assert isinstance(inner, httpx2.AsyncByteStream)
-        self.inner = inner
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        left = MESSAGE_LIMIT
-        async for chunk in self.inner:
-            left -= len(chunk)
-            if left < 0:
-                raise _Refused(f"sent a body over {MESSAGE_LIMIT} bytes")
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) > MESSAGE_LIMIT:
+            raise _Refused(f"sent a body over {MESSAGE_LIMIT} bytes")
+    return bytes(body)
