@@ -108,6 +108,9 @@ class Swarm:
         self._retired: dict[str, TorrentStats] = {}
         self._base: dict[str, int] = {}  # uploaded by an earlier stint of the torrent
 
+    def __len__(self) -> int:
+        return len(self._handles)
+
     @property
     def port(self) -> int:
         return int(self._session.listen_port())
