@@ -202,7 +202,7 @@ def _display(ui: Ui) -> Iterator[LoopReport]:
             ui.note(f"removed {markup(name)}", level=1)
         changed = 0 if done.added or done.removed else 1
         summary = f"{len(done.added)} added, {len(done.removed)} removed"
-        ui.note(f"seeding {count} torrents ({summary})", level=changed)
+        ui.note(f"seeding {_count(count)} ({summary})", level=changed)
 
     note = lambda m: ui.note(markup(m))  # noqa: E731
     if ui.quiet or not ui.err.is_terminal:
@@ -222,7 +222,7 @@ def _display(ui: Ui) -> Iterator[LoopReport]:
 
 def _status_line(stats: SwarmStats) -> str:
     return (
-        f"{len(stats.torrents)} torrents, {stats.peers} peers,"
+        f"{_count(len(stats.torrents))}, {stats.peers} peers,"
         f" up {_size(stats.rate)}/s, {_size(stats.uploaded)} uploaded"
     )
 
@@ -241,10 +241,14 @@ def _table(stats: SwarmStats) -> RenderableType:
 
 
 def _print_summary(ui: Ui, stats: SwarmStats) -> None:
-    ui.out.print(f"uploaded {_size(stats.uploaded)} from {len(stats.torrents)} torrents")
+    ui.out.print(f"uploaded {_size(stats.uploaded)} from {_count(len(stats.torrents))}")
     for t in stats.torrents:
         if t.uploaded:
-            ui.out.print(f"  {_size(t.uploaded):>10}  {markup(t.name)}  ({t.peak_peers} peers)")
+            ui.out.print(f"  {_size(t.uploaded):>10}  {markup(t.name)}  ({t.peers_seen} peers)")
+
+
+def _count(torrents: int) -> str:
+    return f"{torrents} torrent" if torrents == 1 else f"{torrents} torrents"
 
 
 def _size(n: float) -> str:

@@ -34,6 +34,7 @@ DEFAULT_STALL_TIMEOUT = 60.0
 WEB_SEED_SCHEMES = ("http", "https")
 _ALERT_WAIT_MS = 100
 _FLUSH_TIMEOUT = 10.0
+_LONELY_REANNOUNCE = 10.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,7 @@ def _wait_until_complete(
     what: str,
 ) -> None:
     last_done, last_change = -1, time.monotonic()
+    last_announce = last_change
     while True:
         _raise_on_error_alerts(session, what)
         status = handle.status()
@@ -229,6 +231,11 @@ def _wait_until_complete(
             progress(_progress(status))
         if status.is_seeding:
             return
+        if status.num_peers == 0 and time.monotonic() - last_announce > _LONELY_REANNOUNCE:
+            # Downloaders that start together with the swarm find it empty, and a
+            # tracker's interval is tens of minutes: ask again while no one is there.
+            handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
+            last_announce = time.monotonic()
         if status.total_wanted_done != last_done or _is_checking(status):
             last_done, last_change = status.total_wanted_done, time.monotonic()
         elif time.monotonic() - last_change > options.stall_timeout:

@@ -9,6 +9,7 @@ cache's back).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from torpub.format import bencode
 _ALERT_QUEUE = 1 << 16
 _ADD_TIMEOUT_MS = 60_000
 _ADD_BATCH = 1000
+_FINAL_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,14 @@ class SeedOptions:
 
 @dataclass(frozen=True)
 class TorrentStats:
-    """One torrent's share: bytes uploaded, peers now, the most peers at once, bytes/s."""
+    """One torrent's share: bytes uploaded, peers connected now, different peers
+    seen since the start (by peer id), upload bytes/s."""
 
     name: str
     info_hash: str
     uploaded: int = 0
     peers: int = 0
-    peak_peers: int = 0
+    peers_seen: int = 0
     rate: float = 0.0
 
 
@@ -67,13 +70,13 @@ class SwarmStats:
     peers: int
 
     def summary(self) -> dict[str, object]:
-        """What ``torpub seed --json`` prints: peers are the most at once."""
+        """What ``torpub seed --json`` prints: ``peers`` are the different peers seen."""
         torrents = [
             {
                 "name": t.name,
                 "info_hash": t.info_hash,
                 "uploaded": t.uploaded,
-                "peers": t.peak_peers,
+                "peers": t.peers_seen,
             }
             for t in self.torrents
         ]
@@ -97,6 +100,8 @@ class Swarm:
 
     def __init__(self, options: SeedOptions, note: Note | None = None) -> None:
         settings = base_settings(options.listen, options.dht) | {"alert_queue_size": _ALERT_QUEUE}
+        # Peers leaving (with their ids) are what the summary counts.
+        settings["alert_mask"] = int(settings["alert_mask"]) | int(lt.alert_category.connect)
         if options.max_peers is not None:
             settings["connections_limit"] = options.max_peers
         self._session = lt.session(settings)
@@ -107,6 +112,7 @@ class Swarm:
         self._stats: dict[str, TorrentStats] = {}
         self._retired: dict[str, TorrentStats] = {}
         self._base: dict[str, int] = {}  # uploaded by an earlier stint of the torrent
+        self._seen: dict[str, set[str]] = {}  # peer ids, as peers leave or at the end
 
     def __len__(self) -> int:
         return len(self._handles)
@@ -135,15 +141,21 @@ class Swarm:
             skipped += failed
         return Changes(tuple(added), removed, tuple(skipped))
 
-    def poll(self) -> SwarmStats:
-        """The latest figures: libtorrent reports only the torrents that changed."""
+    def poll(self, timeout: float = 0.1) -> SwarmStats:
+        """The latest figures: libtorrent reports the torrents that changed, in an
+        alert that comes within ``timeout`` seconds or at a later poll."""
         self._session.post_torrent_updates()
-        self._session.wait_for_alert(100)
-        self._take_alerts()
+        deadline = time.monotonic() + timeout
+        while self._session.wait_for_alert(_ms_until(deadline)) is not None:
+            if self._take_alerts():
+                break
         return self.stats()
 
     def stats(self) -> SwarmStats:
-        current = sorted(self._stats.values(), key=lambda t: t.name)
+        current = sorted(
+            (replace(t, peers_seen=len(self._seen.get(ih, ()))) for ih, t in self._stats.items()),
+            key=lambda t: t.name,
+        )
         retired = [t for ih, t in self._retired.items() if ih not in self._stats]
         everything = tuple(current + sorted(retired, key=lambda t: t.name))
         return SwarmStats(
@@ -155,7 +167,11 @@ class Swarm:
 
     def close(self) -> SwarmStats:
         """Final figures, then the session stops (telling the trackers, for 2 s at most)."""
-        final = self.poll()
+        self._session.post_torrent_updates()
+        for ih, handle in self._handles.items():
+            if self._stats[ih].peers:
+                self._seen.setdefault(ih, set()).update(str(p.pid) for p in handle.get_peer_info())
+        final = self.poll(timeout=_FINAL_TIMEOUT)
         self._session.pause()
         del self._session
         self._handles.clear()
@@ -193,7 +209,7 @@ class Swarm:
     def _remove(self, ih: str) -> str:
         self._session.remove_torrent(self._handles[ih])
         name = self._items[ih].name
-        self._retired[ih] = self._stats[ih]
+        self._retired[ih] = replace(self._stats[ih], peers_seen=len(self._seen.get(ih, ())))
         self._forget(ih)
         return name
 
@@ -202,15 +218,25 @@ class Swarm:
         self._handles.pop(ih, None)
         self._stats.pop(ih, None)
         self._base.pop(ih, None)
+        self._seen.pop(ih, None)
 
-    def _take_alerts(self) -> None:
+    def _take_alerts(self) -> bool:
+        """Handle the alerts there are; whether the figures were among them."""
+        updated = False
         for alert in self._session.pop_alerts():
             self._handle_alert(alert)
+            updated = updated or isinstance(alert, lt.state_update_alert)
+        return updated
 
     def _handle_alert(self, alert: lt.alert) -> None:
         if isinstance(alert, lt.state_update_alert):
             for status in alert.status:
                 self._update(status)
+        elif isinstance(alert, lt.peer_disconnected_alert):
+            ih = str(alert.handle.info_hashes().v1) if alert.handle.is_valid() else ""
+            pid = str(alert.pid)
+            if ih in self._stats and pid.strip("0"):  # zeros: gone before the handshake
+                self._seen.setdefault(ih, set()).add(pid)
         elif isinstance(alert, lt.torrent_error_alert | lt.file_error_alert):
             self._note(alert.message())
 
@@ -224,13 +250,16 @@ class Swarm:
             old,
             uploaded=self._retired_upload(ih) + int(status.total_payload_upload),
             peers=peers,
-            peak_peers=max(old.peak_peers, peers),
             rate=float(status.upload_payload_rate),
         )
 
     def _retired_upload(self, ih: str) -> int:
         """What an earlier stint of the same torrent uploaded (removed, then added back)."""
         return self._base.get(ih, 0)
+
+
+def _ms_until(deadline: float) -> int:
+    return max(0, int((deadline - time.monotonic()) * 1000))
 
 
 def _params(item: SeedItem) -> lt.add_torrent_params:
