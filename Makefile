@@ -7,8 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
-# (nginx, Apache), mktorrent (the benchmark's peer) and hyperfine (start-up timings).
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine
+# (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings) and
+# opentracker (the swarm's tracker).
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine opentracker
 
 .PHONY: demo test lint typecheck pytest bench system-deps clean
 
@@ -60,6 +61,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/resolve.py
 	$(BIN)/python benchmarks/sync_calls.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/swarm.py
+	$(BIN)/python benchmarks/seed_scale.py
 
 clean:
 	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis

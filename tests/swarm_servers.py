@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -32,39 +33,43 @@ MAIN = "import sys; from torpub.cli import main; sys.exit(main())"
 StartTracker = Callable[[int, Sequence[str]], str]
 
 
-@pytest.fixture
-def opentracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartTracker]:
-    processes: list[subprocess.Popen[bytes]] = []
-    directories: list[Path] = []
-
-    def start(port: int, info_hashes: Sequence[str]) -> str:
-        # opentracker refuses to run as root: it drops to nobody and chroots to -d,
-        # so its directory must be one nobody may read (pytest's are private),
-        # and the whitelist (one hash a line) is named as seen from inside it.
-        directory = Path(tempfile.mkdtemp(prefix="opentracker-"))
-        directories.append(directory)
-        directory.chmod(0o755)
-        whitelist = directory / "whitelist"
-        whitelist.write_text("".join(f"{ih}\n" for ih in info_hashes))
-        whitelist.chmod(0o644)
-        command = [find_binary("opentracker"), "-i", "127.0.0.1", "-p", str(port)]
-        command += ["-P", str(port), "-w", "/whitelist", "-d", str(directory)]
-        log = tmp_path_factory.mktemp("opentracker") / "opentracker.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-            )
-        processes.append(process)
+@contextmanager
+def running_opentracker(port: int, info_hashes: Sequence[str], log: Path) -> Iterator[str]:
+    """opentracker on 127.0.0.1:``port``; yields the announce URL. Also used by
+    benchmarks/swarm.py, outside pytest."""
+    # opentracker refuses to run as root: it drops to nobody and chroots to -d,
+    # so its directory must be one nobody may read (pytest's are private),
+    # and the whitelist (one hash a line) is named as seen from inside it.
+    directory = Path(tempfile.mkdtemp(prefix="opentracker-"))
+    directory.chmod(0o755)
+    whitelist = directory / "whitelist"
+    whitelist.write_text("".join(f"{ih}\n" for ih in info_hashes))
+    whitelist.chmod(0o644)
+    command = [find_binary("opentracker"), "-i", "127.0.0.1", "-p", str(port)]
+    command += ["-P", str(port), "-w", "/whitelist", "-d", str(directory)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
         _wait_for_tcp(port, process)
         time.sleep(1.0)  # it reads the whitelist after it starts listening
-        return f"http://127.0.0.1:{port}/announce"
-
-    yield start
-    for process in processes:
+        yield f"http://127.0.0.1:{port}/announce"
+    finally:
         process.terminate()
         process.wait(10)
-    for directory in directories:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def opentracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartTracker]:
+    with ExitStack() as running:
+
+        def start(port: int, info_hashes: Sequence[str]) -> str:
+            log = tmp_path_factory.mktemp("opentracker") / "opentracker.log"
+            return running.enter_context(running_opentracker(port, info_hashes, log))
+
+        yield start
 
 
 def seeders(announce: str, info_hash: str) -> int:
@@ -80,14 +85,14 @@ def _wait_for_tcp(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"opentracker exited with {process.returncode}")
+            raise RuntimeError(f"opentracker exited with {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         except OSError:
             time.sleep(0.05)
         else:
             return
-    pytest.fail(f"opentracker did not listen within {STARTUP_TIMEOUT} s")
+    raise RuntimeError(f"opentracker did not listen within {STARTUP_TIMEOUT} s")
 
 
 @dataclass
