@@ -10,7 +10,8 @@ start together and fetch the same size, so a fair share of a total cap is
 exactly cap / N each and the last finishes at N × size / cap either way; nginx
 has no total-bandwidth limit of its own (limit_rate is per connection).
 
-Printed per N: the seeder's uploaded bytes per completed download (in file
+Printed per N, for the seeder with libtorrent's defaults and with
+--super-seed (BEP 16): its uploaded bytes per completed download (in file
 sizes) and the time until the last download is complete, against HTTP's.
 Target: with 8 downloaders at most 0.4 file sizes per download, and the last
 download at least 3x sooner than from the capped origin alone.
@@ -102,29 +103,34 @@ def main() -> None:
             f"file {args.size_mib} MiB, cap {args.cap}/s; seeder upload per download in file sizes"
         )
         print(
-            f"{'N':>3}  {'seeder/download':>15}  {'swarm last':>10}  {'HTTP last':>9}  {'speed-up':>8}"
+            f"{'N':>3}  {'seeder':<13} {'per download':>12}  {'swarm last':>10}  {'HTTP last':>9}  {'speed-up':>8}"
         )
         try:
             with running_opentracker(tracker_port, [ih], work / "tracker.log") as announce:
                 for n in args.n:
                     resolver = f"127.0.0.1:{named.port}"
-                    swarm = swarm_round(
-                        work / f"swarm{n}",
-                        tree,
-                        flags,
-                        cap,
-                        n,
-                        announce,
-                        ih,
-                        resolver,
-                        url_base + NAME,
-                    )
                     http = http_round(work / f"http{n}", tree, cap, n)
-                    per = swarm.uploaded / size / max(swarm.completed, 1)
-                    print(
-                        f"{n:>3}  {per:>15.2f}  {swarm.last:>9.1f}s  {http:>8.1f}s  {http / swarm.last:>7.1f}x"
-                        + ("" if swarm.completed == n else f"  ({swarm.completed}/{n} completed)")
-                    )
+                    for mode, extra in (("plain", ()), ("--super-seed", ("--super-seed",))):
+                        swarm = swarm_round(
+                            work / f"swarm{n}{mode}",
+                            tree,
+                            [*flags, *extra],
+                            cap,
+                            n,
+                            announce,
+                            ih,
+                            resolver,
+                            url_base + NAME,
+                        )
+                        per = swarm.uploaded / size / max(swarm.completed, 1)
+                        missing = (
+                            "" if swarm.completed == n else f"  ({swarm.completed}/{n} completed)"
+                        )
+                        print(
+                            f"{n:>3}  {mode:<13} {per:>12.2f}  {swarm.last:>9.1f}s  {http:>8.1f}s"
+                            f"  {http / swarm.last:>7.1f}x{missing}",
+                            flush=True,
+                        )
         finally:
             stop_named(named)
 

@@ -256,7 +256,7 @@ def get_command(
     """
     from torpub.client import download, fetch
     from torpub.client.seedgoal import SeedGoal
-    from torpub.client.session import parse_rate
+    from torpub.client.session import listen_interfaces, parse_rate
 
     ui = make_ui(verbose, quiet)
     goal = None if no_seed or seed_time == 0 else SeedGoal(seed_ratio, seed_time)
@@ -265,7 +265,7 @@ def get_command(
         torrent_only=torrent_only,
         resolve=_resolve_options(resolvers, require_dnssec, 32),
         session=download.SessionOptions(
-            listen=listen,
+            listen=listen_interfaces(listen),  # a bad one stops here, before any request
             discovery=not no_discovery,
             peers=_peers(peers or ()),
             stall_timeout=stall_timeout,

@@ -96,6 +96,15 @@ def seed_command(
             rich_help_panel=SEEDING,
         ),
     ] = False,
+    super_seed: Annotated[
+        bool,
+        typer.Option(
+            "--super-seed",
+            help="Offer each peer only pieces no peer has had from here yet (BEP 16):"
+            " a capped origin sends each piece about once.",
+            rich_help_panel=SEEDING,
+        ),
+    ] = False,
     rescan_interval: Annotated[
         float,
         typer.Option(
@@ -126,15 +135,21 @@ def seed_command(
     ui = make_ui(verbose, quiet)
     flags = dict(locals())
     options = SeedOptions(
-        listen=listen, dht=not no_dht, upload_limit=parse_rate(upload_limit), max_peers=max_peers
+        listen=listen,
+        dht=not no_dht,
+        upload_limit=parse_rate(upload_limit),
+        max_peers=max_peers,
+        super_seed=super_seed,
     )
+    # The first build runs before the session opens: a bad flag or tree stops here.
+    first = [_items(ui, flags)]
     swarm = Swarm(options, note=lambda m: ui.note(markup(m)))
     ui.note(f"listening on port {swarm.port}")
     controls = seedloop.Controls()
     with _signals(controls), _display(ui) as report:
         stats = seedloop.run(
             swarm,
-            lambda: _items(ui, flags),
+            lambda: first.pop() if first else _items(ui, flags),
             lambda: _watched(flags),
             controls,
             report,

@@ -45,6 +45,9 @@ class SeedOptions:
     dht: bool = True
     upload_limit: int = 0
     max_peers: int | None = None  # None: libtorrent's own connection limit
+    # BEP 16: offer each peer only pieces no other peer has had from us, so a
+    # capped seeder sends each piece about once and the peers trade the rest.
+    super_seed: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Swarm:
         self._session = lt.session(settings)
         limit_upload(self._session, options.upload_limit)
         self._note = note or (lambda _message: None)
+        self._super_seed = options.super_seed
         self._items: dict[str, SeedItem] = {}
         self._handles: dict[str, lt.torrent_handle] = {}
         self._stats: dict[str, TorrentStats] = {}
@@ -186,7 +190,7 @@ class Swarm:
             self._base[ih] = earlier.uploaded if earlier else 0
             self._stats[ih] = replace(earlier or TorrentStats(item.name, ih), name=item.name)
             try:
-                self._session.async_add_torrent(_params(item))
+                self._session.async_add_torrent(_params(item, self._super_seed))
             except RuntimeError as e:  # a torrent libtorrent cannot read
                 self._forget(ih)
                 self._note(f"{item.name}: not seeded ({e})")
@@ -262,7 +266,7 @@ def _ms_until(deadline: float) -> int:
     return max(0, int((deadline - time.monotonic()) * 1000))
 
 
-def _params(item: SeedItem) -> lt.add_torrent_params:
+def _params(item: SeedItem, super_seed: bool) -> lt.add_torrent_params:
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(item.torrent)
     params.save_path = str(item.path.parent)
@@ -270,4 +274,6 @@ def _params(item: SeedItem) -> lt.add_torrent_params:
     # Every torrent runs: the queue (auto-managed torrents) would seed only a few.
     params.flags = (params.flags | lt.torrent_flags.seed_mode) & ~lt.torrent_flags.auto_managed
     params.flags &= ~lt.torrent_flags.paused
+    if super_seed:
+        params.flags |= lt.torrent_flags.super_seeding
     return params
