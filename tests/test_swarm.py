@@ -147,7 +147,7 @@ def test_a_magnet_only_head_downloads_from_the_seeder(
     release = make_release(tmp_path, ("artifact.bin",))
     url = release.url("artifact.bin")
     server = publish_info_hash_only(named, zone_file, url, release.torrents["artifact.bin"])
-    seeder = torpub_process(*release.seed("--json"))
+    seeder = torpub_process(*release.seed("--json", "--super-seed"))  # BEP 9 and 16 together
     peer = f"127.0.0.1:{seed_port(seeder)}"
     args = [url, "-o", str(tmp_path / "out"), "-r", f"127.0.0.1:{server.port}", *GET_LOOPBACK]
 
