@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests and the demo run for real: named, named-checkzone,
 # dig, rndc, a validating resolver (unbound), the web servers torpub configures
 # (nginx, Apache), mktorrent (the benchmark's peer), hyperfine (start-up timings),
-# dnsdist (DNS over HTTPS in front of named, for `--doh` and the browser client);
-# for the browser client (web/): node and headless Chromium.
-DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine nodejs chromium dnsdist
+# opentracker (the swarm's tracker), dnsdist (DNS over HTTPS in front of named, for
+# `--doh` and the browser client); for the browser client (web/): node and headless
+# Chromium.
+DEBIAN_PACKAGES := bind9 bind9-utils dnsutils unbound nginx apache2 mktorrent hyperfine opentracker nodejs chromium dnsdist
 WEB_STAMP := web/node_modules/.installed
 
 .PHONY: demo test lint typecheck pytest web web-test bench system-deps clean
@@ -80,6 +81,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/resolve.py
 	$(BIN)/python benchmarks/sync_calls.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/swarm.py
+	$(BIN)/python benchmarks/seed_scale.py
 
 clean:
 	rm -rf $(VENV) examples/release examples/out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -272,7 +272,7 @@ def test_get_over_doh_falls_back_to_dns_and_a_mirror_web_seed(
     code = main(
         [
             *("get", url, "-o", str(out_dir), "--doh", endpoint.url, "--timeout", "2"),
-            *("--listen", "127.0.0.1:0", "--no-discovery", "-v"),
+            *("--listen", "127.0.0.1:0", "--no-discovery", "--no-seed", "-v"),
         ]
     )
 

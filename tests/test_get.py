@@ -440,6 +440,7 @@ def test_cli_get_downloads_from_a_mirror(
             "--listen",
             "127.0.0.1:0",
             "--no-discovery",
+            "--no-seed",
             "--timeout",
             "2",
         ]

@@ -61,7 +61,7 @@ def one_error_line(err: str, *needles: str) -> None:
 
 def get_args(url: str, out: Path, server: NamedServer, *more: str) -> list[str]:
     resolver = f"127.0.0.1:{server.port}"
-    loopback = ["--listen", "127.0.0.1:0", "--no-discovery", "--timeout", "2"]
+    loopback = ["--listen", "127.0.0.1:0", "--no-discovery", "--no-seed", "--timeout", "2"]
     return ["get", url, "-o", str(out), "-r", resolver, *loopback, *more]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import torpub
 from torpub.cli import fetching, publishing
-from torpub.client import download
+from torpub.client import download, seedgoal
 from torpub.publish import config
 
 # What publishing and --help never need: the downloader, the HTTP side, a cloud
@@ -79,3 +79,8 @@ def test_defaults_spelled_out_for_start_up_match_their_homes() -> None:
     assert Path(config.CONFIG_NAME) in publishing.init_command.__defaults__
     assert download.SessionOptions.listen == fetching._LISTEN
     assert download.DEFAULT_STALL_TIMEOUT == fetching._STALL_TIMEOUT
+    assert (fetching._SEED_RATIO, fetching._SEED_TIME, fetching._SEED_IDLE) == (
+        seedgoal.DEFAULT_RATIO,
+        seedgoal.DEFAULT_TIME,
+        seedgoal.DEFAULT_IDLE,
+    )

@@ -19,6 +19,7 @@ from torpub.cli import checking as checking
 from torpub.cli import exporting as exporting
 from torpub.cli import fetching as fetching
 from torpub.cli import publishing as publishing
+from torpub.cli import seeding as seeding
 from torpub.cli import serving as serving
 from torpub.cli import syncing as syncing
 from torpub.cli import targetflags
@@ -63,6 +64,7 @@ _COMMAND_ORDER = (
     "export",
     "resolve",
     "get",
+    "seed",
     "serve",
     "server-config",
 )

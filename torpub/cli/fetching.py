@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from torpub.client import download
     from torpub.client.resolve import Resolved, ResolveOptions
+    from torpub.client.seedgoal import SeedGoal
 
 # The resolver (dnspython, asyncio) and the downloader (libtorrent, httpx) are
 # imported by the commands that run them, not by every command's --help.
@@ -26,8 +27,11 @@ if TYPE_CHECKING:
 _LISTEN = "0.0.0.0:6881,[::]:6881"
 # download.DEFAULT_STALL_TIMEOUT, likewise.
 _STALL_TIMEOUT = 60.0
+# seedgoal.DEFAULT_RATIO, DEFAULT_TIME and DEFAULT_IDLE, likewise.
+_SEED_RATIO, _SEED_TIME, _SEED_IDLE = 1.0, 1800.0, 120.0
 
 CLIENT = "Client"
+SEEDING = "Seeding (giving back)"
 
 Resolvers = Annotated[
     list[str] | None,
@@ -201,8 +205,57 @@ def get_command(
     ] = _STALL_TIMEOUT,
     listen: Annotated[
         str,
-        typer.Option("--listen", help="BitTorrent listen interfaces.", rich_help_panel=CLIENT),
+        typer.Option(
+            "--listen",
+            help="BitTorrent: PORT (0: any free port) or HOST:PORT,… to listen on.",
+            rich_help_panel=CLIENT,
+        ),
     ] = _LISTEN,
+    seed_ratio: Annotated[
+        float,
+        typer.Option(
+            "--seed-ratio",
+            help="After a BitTorrent download, seed until this many file sizes are uploaded"
+            " (aria2's default; 0: no ratio limit) or --seed-time is up. A download the"
+            " origin served over plain HTTP does not seed.",
+            callback=finite,
+            rich_help_panel=SEEDING,
+        ),
+    ] = _SEED_RATIO,
+    seed_time: Annotated[
+        float,
+        typer.Option(
+            "--seed-time",
+            help="Seed for at most this many seconds (0: do not seed). Ctrl-C while"
+            " seeding ends it; the file is already complete in its place.",
+            callback=finite,
+            rich_help_panel=SEEDING,
+        ),
+    ] = _SEED_TIME,
+    seed_idle: Annotated[
+        float,
+        typer.Option(
+            "--seed-idle",
+            help="Stop seeding after this many seconds with no peer connected (0: no"
+            " idle limit): nobody is there to give to.",
+            callback=finite,
+            rich_help_panel=SEEDING,
+        ),
+    ] = _SEED_IDLE,
+    no_seed: Annotated[
+        bool,
+        typer.Option(
+            "--no-seed", help="Do not seed: stop once the file is whole.", rich_help_panel=SEEDING
+        ),
+    ] = False,
+    upload_limit: Annotated[
+        str,
+        typer.Option(
+            "--upload-limit",
+            help="Upload cap, bytes/s like 500K or 10M (K = 1024); 0 for none.",
+            rich_help_panel=SEEDING,
+        ),
+    ] = "0",
     no_discovery: Annotated[
         bool,
         typer.Option(
@@ -225,20 +278,25 @@ def get_command(
     Running it again continues an interrupted download.
     """
     from torpub.client import download, fetch
+    from torpub.client.seedgoal import SeedGoal
+    from torpub.client.session import listen_interfaces, parse_rate
 
     ui = make_ui(verbose, quiet)
+    goal = None if no_seed or seed_time == 0 else SeedGoal(seed_ratio, seed_time, seed_idle)
     options = fetch.GetOptions(
         http_timeout=timeout,
         torrent_only=torrent_only,
         resolve=_resolve_options(resolvers, require_dnssec, 32, doh),
         session=download.SessionOptions(
-            listen=listen,
+            listen=listen_interfaces(listen),  # a bad one stops here, before any request
             discovery=not no_discovery,
             peers=_peers(peers or ()),
             stall_timeout=stall_timeout,
+            upload_limit=parse_rate(upload_limit),
+            seed=goal,
         ),
     )
-    with _progress_bar(ui) as report:
+    with _progress_bar(ui, goal) as report:
         fetched = fetch.get(
             url,
             out,
@@ -262,7 +320,7 @@ def _peers(texts: tuple[str, ...] | list[str]) -> tuple[tuple[str, int], ...]:
 
 
 @contextmanager
-def _progress_bar(ui: Ui) -> Iterator[download.ProgressCallback]:
+def _progress_bar(ui: Ui, goal: SeedGoal | None) -> Iterator[download.ProgressCallback]:
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -288,7 +346,17 @@ def _progress_bar(ui: Ui) -> Iterator[download.ProgressCallback]:
     def report(p: download.Progress) -> None:
         if not task:
             task.append(bar.add_task("downloading", total=p.total or None, peers=p.peers))
-        bar.update(task[0], completed=p.done, total=p.total or None, peers=p.peers)
+        if p.seeding is None:
+            bar.update(task[0], completed=p.done, total=p.total or None, peers=p.peers)
+            return
+        if len(task) == 1:  # the file is whole and in its place: seeding starts
+            bar.update(task[0], visible=False)
+            task.append(bar.add_task("seeding", total=p.total, peers=p.peers))
+            until = goal.describe() if goal is not None else "the end"
+            ui.note(f"complete; seeding until {until} (Ctrl-C stops it, keeping the file)")
+        minutes, seconds = divmod(int(p.seeding), 60)
+        label = f"seeding {minutes}:{seconds:02d}, ratio {p.uploaded / max(p.total, 1):.2f}"
+        bar.update(task[1], description=label, completed=p.uploaded, peers=p.peers)
 
     with bar:
         yield report

@@ -1,5 +1,6 @@
 """Download a torrent with libtorrent: into a hidden ``.part`` directory beside the
-target, renamed into place only once every piece has passed its hash check.
+target, moved into place only once every piece has passed its hash check; then,
+if asked, seed it from there for a while (:mod:`torpub.client.seedgoal`).
 
 An interrupted run leaves the part directory and libtorrent's resume data in it;
 the next run for the same torrent continues from there.
@@ -22,6 +23,8 @@ import libtorrent as lt
 
 from torpub import atomic
 from torpub.client import output
+from torpub.client.seedgoal import SeedGoal, seed_until
+from torpub.client.session import DEFAULT_LISTEN, base_settings, limit_upload
 from torpub.errors import DownloadError, RecordError
 from torpub.format.torrentinfo import single_file
 
@@ -31,16 +34,20 @@ DEFAULT_STALL_TIMEOUT = 60.0
 WEB_SEED_SCHEMES = ("http", "https")
 _ALERT_WAIT_MS = 100
 _FLUSH_TIMEOUT = 10.0
+_LONELY_REANNOUNCE = 10.0
 
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a download is: bytes verified, bytes wanted, bytes/s, peers connected."""
+    """How far a download is: bytes verified, bytes wanted, bytes/s, peers connected;
+    once the file is whole and seeding, for how many seconds and what it uploaded."""
 
     done: int
     total: int
     rate: float
     peers: int
+    uploaded: int = 0
+    seeding: float | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -54,30 +61,16 @@ class SessionOptions:
     without it, peers come only from trackers, web seeds and ``peers``.
     """
 
-    listen: str = "0.0.0.0:6881,[::]:6881"
+    listen: str = DEFAULT_LISTEN
     discovery: bool = True
     peers: tuple[tuple[str, int], ...] = ()
     stall_timeout: float = DEFAULT_STALL_TIMEOUT
     poll_interval: float = 0.2
+    upload_limit: int = 0  # bytes/s, 0 for none
+    seed: SeedGoal | None = None  # None: stop the moment the file is whole
 
     def settings(self) -> lt.settings_pack:
-        return {
-            "listen_interfaces": self.listen,
-            # Web seeds and trackers come from unvalidated DNS: keep libtorrent from
-            # aiming them at local services (query strings to loopback, redirects to
-            # private addresses, look-alike IDNA names), whatever its default becomes.
-            "ssrf_mitigation": True,
-            "allow_idna": False,
-            "enable_dht": self.discovery,
-            "enable_lsd": self.discovery,
-            "enable_upnp": self.discovery,
-            "enable_natpmp": self.discovery,
-            # Several peers behind one address: a LAN, a NAT, or tests on loopback.
-            "allow_multiple_connections_per_ip": True,
-            "stop_tracker_timeout": 2,
-            "alert_mask": int(lt.alert_category.error | lt.alert_category.storage)
-            | int(lt.alert_category.status),
-        }
+        return base_settings(self.listen, self.discovery)
 
 
 def part_directory(directory: Path, name: str) -> Path:
@@ -119,12 +112,23 @@ def download(
         with contextlib.suppress(Exception):
             _save_resume_data(session, handle, part)
         raise
-    _remove(session, handle)
-    # A piece passes its check before its last blocks reach the disk, and only a
-    # session that has shut down has written them all: drop it before the rename.
-    del handle, session
-    os.replace(part / name, final)
+    goal = options.seed
+    if goal is None or goal.seconds <= 0:
+        _remove(session, handle)
+        # A piece passes its check before its last blocks reach the disk, and only a
+        # session that has shut down has written them all: drop it before the rename.
+        del handle, session
+        os.replace(part / name, final)
+    else:
+        # libtorrent moves the file itself, after every write queued before the
+        # move: the file is whole in its place before a byte is seeded from there.
+        _move_storage(session, handle, directory, str(final))
     shutil.rmtree(part, ignore_errors=True)
+    if goal is not None and goal.seconds > 0:
+        try:
+            seed_until(handle, goal, options.poll_interval, _seed_report(progress))
+        finally:
+            _remove(session, handle)
     return final
 
 
@@ -159,6 +163,7 @@ def _start(
 ) -> tuple[lt.session, lt.torrent_handle]:
     """A session with one torrent in it, connected to the peers given by hand."""
     session = lt.session(options.settings())
+    limit_upload(session, options.upload_limit)
     handle = session.add_torrent(params)
     for seed in web_seeds(handle.url_seeds())[1]:
         handle.remove_url_seed(seed)
@@ -218,6 +223,7 @@ def _wait_until_complete(
     what: str,
 ) -> None:
     last_done, last_change = -1, time.monotonic()
+    last_announce = last_change
     while True:
         _raise_on_error_alerts(session, what)
         status = handle.status()
@@ -225,6 +231,11 @@ def _wait_until_complete(
             progress(_progress(status))
         if status.is_seeding:
             return
+        if status.num_peers == 0 and time.monotonic() - last_announce > _LONELY_REANNOUNCE:
+            # Downloaders that start together with the swarm find it empty, and a
+            # tracker's interval is tens of minutes: ask again while no one is there.
+            handle.force_reannounce(0, -1, lt.torrent_handle.ignore_min_interval)
+            last_announce = time.monotonic()
         if status.total_wanted_done != last_done or _is_checking(status):
             last_done, last_change = status.total_wanted_done, time.monotonic()
         elif time.monotonic() - last_change > options.stall_timeout:
@@ -255,6 +266,7 @@ def _progress(status: lt.torrent_status) -> Progress:
         total=int(status.total_wanted),
         rate=float(status.download_payload_rate),
         peers=int(status.num_peers),
+        uploaded=int(status.total_payload_upload),
     )
 
 
@@ -262,6 +274,27 @@ def _raise_on_error_alerts(session: lt.session, what: str) -> None:
     for alert in session.pop_alerts():
         if isinstance(alert, lt.torrent_error_alert | lt.file_error_alert):
             raise DownloadError(what, alert.message())
+
+
+def _move_storage(
+    session: lt.session, handle: lt.torrent_handle, directory: Path, what: str
+) -> None:
+    handle.move_storage(str(directory), lt.move_flags_t.fail_if_exist)
+    alert = _wait_for(session, lt.storage_moved_alert, lt.storage_moved_failed_alert)
+    if not isinstance(alert, lt.storage_moved_alert):
+        reason = alert.message() if alert is not None else "libtorrent did not answer"
+        raise DownloadError(what, f"cannot move the finished file into place ({reason})")
+
+
+def _seed_report(progress: ProgressCallback | None) -> Callable[[lt.torrent_status, float], None]:
+    def report(status: lt.torrent_status, seconds: float) -> None:
+        if progress is not None:
+            done = int(status.total_wanted)
+            rate, peers = float(status.upload_payload_rate), int(status.num_peers)
+            uploaded = int(status.total_payload_upload)
+            progress(Progress(done, done, rate, peers, uploaded, seeding=seconds))
+
+    return report
 
 
 def _save_resume_data(session: lt.session, handle: lt.torrent_handle, part: Path) -> None:
