@@ -14,17 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from browser_servers import (
-    TORPUB,
-    StartDnsdist,
-    StartMirror,
-    Visit,
-    cors_mirror,
-    dnsdist,
-    require_bundle,
-    visit,
-)
+from browser_servers import TORPUB, StartMirror, Visit, cors_mirror, require_bundle, visit
 from client_servers import LOCAL_HOST, LOCAL_ZONE, StartNginx, closed_port, nginx
+from doh_servers import StartDnsdist, dnsdist
 
 if TYPE_CHECKING:
     from conftest import StartNamed
@@ -77,6 +69,12 @@ def page(tmp_path: Path, serve: StartMirror, doh: str, url: str, extra: str = ""
     return serve(root).url("index.html")
 
 
+def doh_for_pages(dnsdist: StartDnsdist, named: StartNamed, zone_file: Path) -> str:
+    """A DoH endpoint a page on another origin may use, in front of a named serving
+    the zone file."""
+    return dnsdist(named(LOCAL_ZONE, zone_file).port, LOCAL_ZONE, cors="*").url
+
+
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -101,8 +99,7 @@ def dead_origin_setup(
     base = f"http://{LOCAL_HOST}:{closed_port()}/pub/"
     if publish:
         sync(path, base, mirror.url("pub/"), zone_file)
-    server = named(LOCAL_ZONE, zone_file)
-    doh = dnsdist(server.port)
+    doh = doh_for_pages(dnsdist, named, zone_file)
     return path, page(tmp_path, cors_mirror, doh, base + NAME, extra), base + NAME
 
 
@@ -131,7 +128,7 @@ def test_origin_up_is_a_plain_download(
     path = artifact(tmp_path)
     origin = nginx(tmp_path / "site")  # no CORS headers: the browser downloads as from any link
     url = origin.url(f"pub/{NAME}").replace("127.0.0.1", LOCAL_HOST)
-    doh = dnsdist(named(LOCAL_ZONE, zone_file).port)
+    doh = doh_for_pages(dnsdist, named, zone_file)
     seen = visit(page(tmp_path, cors_mirror, doh, url), "#download", tmp_path / "browser")
     assert seen.outcome == "completed", explain(seen)
     assert [p.name for p in seen.saved] == [NAME]
@@ -179,7 +176,7 @@ def test_a_tampered_chunk_is_refused_with_a_visible_message(
     base = f"http://{LOCAL_HOST}:{closed_port()}/pub/"
     sync(path, base, mirror.url("pub/"), zone_file)
     tamper_chunk_zero(zone_file)
-    doh = dnsdist(named(LOCAL_ZONE, zone_file).port)
+    doh = doh_for_pages(dnsdist, named, zone_file)
     seen = visit(page(tmp_path, cors_mirror, doh, base + NAME), "#download", tmp_path / "browser")
     assert seen.outcome == "failed", explain(seen)
     assert seen.saved == []
