@@ -26,6 +26,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.message
@@ -49,6 +50,9 @@ from torpub.format.records import Record, TorrentRecords
 from torpub.provider import Target
 from torpub.publish.plan import build_plan
 from torpub_providers.bind import BindProvider
+
+if TYPE_CHECKING:
+    from conftest import NamedServer, StartNamed
 
 ZONE = "example.com."
 HOST = "dl.example.com"
@@ -314,6 +318,16 @@ def sign_zone(zone_file: Path, zone: str = ZONE) -> tuple[Path, Path]:
         cwd=keys,
     )
     return signed, ksk
+
+
+def signed_named(
+    named: StartNamed, zone_file: Path, records: TorrentRecords
+) -> tuple[NamedServer, Path]:
+    """``records`` published in ``zone_file``, signed, and served by named; the
+    server and the trust anchor a validating resolver needs."""
+    publish_zone(zone_file, [records])
+    signed, anchor = sign_zone(zone_file)
+    return named(ZONE, signed), anchor
 
 
 _UNBOUND_CONF = """\

@@ -28,11 +28,12 @@ from client_servers import (
     torpub_serve,
     unbound,
 )
+from test_resolve import run
 
 from torpub.check import CheckOptions, Expected, check
 from torpub.check.render import to_text
 from torpub.check.report import Report, UrlReport
-from torpub.cli import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, main
+from torpub.cli import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from torpub.client.resolve import Nameserver
 from torpub.format.bencode import info_hash
 from torpub.format.names import names_for
@@ -119,12 +120,6 @@ def records(release: Release, **encoding: Any) -> TorrentRecords:
 
 def at(port: int) -> str:
     return f"127.0.0.1:{port}"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def snapshot(tree: Path) -> dict[str, tuple[int, int]]:

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from browser_servers import WEB
-from client_servers import ZONE, StartUnbound, append_records, publish_zone, sign_zone, unbound
+from client_servers import (
+    ZONE,
+    StartUnbound,
+    append_records,
+    publish_zone,
+    signed_named,
+    unbound,
+)
 from doh_servers import StartDnsdist, dnsdist
 from processes import find_binary
 
@@ -95,9 +102,7 @@ def test_a_signed_zone_through_a_validating_resolver_is_validated(
     unbound: StartUnbound,
     dnsdist: StartDnsdist,
 ) -> None:
-    publish_zone(zone_file, [records])
-    signed, anchor = sign_zone(zone_file)
-    server = named(ZONE, signed)
+    server, anchor = signed_named(named, zone_file, records)
     validating = dnsdist(unbound(server.port, trust_anchor=anchor).port).url
     got = js_resolve(URL, validating, require_dnssec=True)
     assert got.dnssec is True and got.info_hash == records.head.ih
