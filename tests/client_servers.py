@@ -7,9 +7,11 @@ Import the fixtures into a test module to use them:
 - ``publish_zone(zone_file, desired)``: write torrents' records into a zone file.
 - ``release(directory, size, webseeds)``: a random file and its .torrent bytes.
 - ``nginx``: ``nginx(root, torrent_aware=…, status=…)`` serves ``root``; torrent-aware,
-  it runs the exact output of ``torpub server-config nginx`` (record format §6);
-  otherwise a plain server: with ``status`` it answers every request with that status
-  (an origin in trouble); ``directives`` go into its location block (``max_ranges 0;``).
+  it runs the exact output of ``torpub server-config nginx`` (record format §6), with
+  ``cors`` that of ``--cors ORIGIN`` (a web seed browsers may use); otherwise a plain
+  server: with ``status`` it answers every request with that status (an origin in
+  trouble); ``directives`` go into its location block (``max_ranges 0;``). ``rate``:
+  nginx's limit_rate per request (``"64k"``), for a slow server.
 - ``seeder``: ``seeder(torrent, directory)`` seeds with libtorrent; returns its port.
 - ``closed_port()``: a port nothing listens on (an origin that is down).
 
@@ -24,6 +26,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dns.exception
 import dns.message
@@ -47,6 +50,9 @@ from torpub.format.records import Record, TorrentRecords
 from torpub.provider import Target
 from torpub.publish.plan import build_plan
 from torpub_providers.bind import BindProvider
+
+if TYPE_CHECKING:
+    from conftest import NamedServer, StartNamed
 
 ZONE = "example.com."
 HOST = "dl.example.com"
@@ -139,27 +145,36 @@ StartNginx = Callable[..., WebServer]
 
 @pytest.fixture
 def nginx(tmp_path_factory: pytest.TempPathFactory, processes: Processes) -> StartNginx:
-    """``nginx(root, torrent_aware=…, status=…, directives=…)``; torrent-aware, it
-    runs the exact output of ``torpub server-config nginx`` for ``root`` at ``/``."""
+    """``nginx(root, torrent_aware=…, cors=…, status=…, directives=…, rate=…)``;
+    torrent-aware, it runs the exact output of ``torpub server-config nginx`` for
+    ``root`` at ``/``."""
 
     def start(
-        root: Path, *, torrent_aware: bool = False, status: int | None = None, directives: str = ""
+        root: Path,
+        *,
+        torrent_aware: bool = False,
+        cors: str | None = None,
+        status: int | None = None,
+        directives: str = "",
+        rate: str | None = None,
     ) -> WebServer:
         assert not (torrent_aware and (status or directives)), "torpub's config is as shipped"
+        assert torrent_aware or cors is None, "--cors is torpub's config"
 
         def attempt() -> WebServer:
             directory = tmp_path_factory.mktemp("nginx")
             port = free_port()
             site = directory / "site.conf"
             if torrent_aware:
-                site.write_text(server_config("nginx", root, port, location="/"))
+                site.write_text(server_config("nginx", root, port, cors, location="/"))
             else:
                 action = f"return {status};" if status is not None else "try_files $uri =404;"
                 site.write_text(
                     _PLAIN_SERVER.format(port=port, root=root, action=action, directives=directives)
                 )
             conf = directory / "nginx.conf"
-            conf.write_text(nginx_main(directory, site))
+            limit = "" if rate is None else f"limit_rate {rate};"
+            conf.write_text(nginx_main(directory, site, limit))
             server = WebServer(port, root, directory / "error.log")
             command = [find_binary("nginx"), "-p", str(directory), "-c", str(conf)]
             processes.start(
@@ -303,6 +318,16 @@ def sign_zone(zone_file: Path, zone: str = ZONE) -> tuple[Path, Path]:
         cwd=keys,
     )
     return signed, ksk
+
+
+def signed_named(
+    named: StartNamed, zone_file: Path, records: TorrentRecords
+) -> tuple[NamedServer, Path]:
+    """``records`` published in ``zone_file``, signed, and served by named; the
+    server and the trust anchor a validating resolver needs."""
+    publish_zone(zone_file, [records])
+    signed, anchor = sign_zone(zone_file)
+    return named(ZONE, signed), anchor
 
 
 _UNBOUND_CONF = """\

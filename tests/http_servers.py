@@ -162,9 +162,10 @@ def server_config(
     return result.stdout
 
 
-def nginx_main(directory: Path, generated: Path) -> str:
+def nginx_main(directory: Path, generated: Path, directives: str = "") -> str:
     """nginx's main config around an included ``http``-level file: its own pid, logs
-    and temporary paths in ``directory``, the system's MIME types."""
+    and temporary paths in ``directory``, the system's MIME types; ``directives`` at
+    the ``http`` level (``limit_rate 64k;``) leave the generated file as shipped."""
     user = "user root;\n" if os.geteuid() == 0 else ""
     temps = "".join(
         f"    {kind}_temp_path {directory / kind};\n"
@@ -178,8 +179,7 @@ def nginx_main(directory: Path, generated: Path) -> str:
         "http {\n"
         "    include /etc/nginx/mime.types;\n"
         f"    access_log {directory / 'access.log'};\n"
-        f"{temps}"
-        f"    include {generated};\n"
+        f"{temps}" + (f"    {directives}\n" if directives else "") + f"    include {generated};\n"
         "}\n"
     )
 

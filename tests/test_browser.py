@@ -11,20 +11,14 @@ import re
 import shutil
 import struct
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from browser_servers import (
-    TORPUB,
-    StartDnsdist,
-    StartMirror,
-    Visit,
-    cors_mirror,
-    dnsdist,
-    require_bundle,
-    visit,
-)
+import pytest
+from browser_servers import TORPUB, StartMirror, Visit, cors_mirror, require_bundle, visit
 from client_servers import LOCAL_HOST, LOCAL_ZONE, StartNginx, closed_port, nginx
+from doh_servers import StartDnsdist, dnsdist
 
 if TYPE_CHECKING:
     from conftest import StartNamed
@@ -67,14 +61,47 @@ def sync(path: Path, base_url: str, mirror: str, zone_file: Path) -> None:
     )
 
 
-def page(tmp_path: Path, serve: StartMirror, doh: str, url: str, extra: str = "") -> str:
-    """A download page with the drop-in, on its own origin; ``extra`` attributes for
-    the script element."""
-    root = tmp_path / "page"
-    root.mkdir()
-    shutil.copy(require_bundle(), root / "torpub.min.js")
-    (root / "index.html").write_text(PAGE.format(doh=doh, url=url, name=NAME, extra=extra))
-    return serve(root).url("index.html")
+@dataclass(frozen=True)
+class Browsing:
+    """What a browser test starts servers with: pages and mirrors come from
+    ``cors_mirror``, DNS over HTTPS from dnsdist in front of a named serving
+    ``zone_file``."""
+
+    tmp_path: Path
+    named: StartNamed
+    zone_file: Path
+    dnsdist: StartDnsdist
+    cors_mirror: StartMirror
+
+    def doh(self) -> str:
+        """A DoH endpoint a page on another origin may use."""
+        server = self.named(LOCAL_ZONE, self.zone_file)
+        return self.dnsdist(server.port, LOCAL_ZONE, cors="*").url
+
+    def page(self, url: str, extra: str = "") -> str:
+        """A download page with the drop-in, on its own origin; ``extra`` attributes
+        for the script element."""
+        root = self.tmp_path / "page"
+        root.mkdir()
+        shutil.copy(require_bundle(), root / "torpub.min.js")
+        doh = self.doh()
+        (root / "index.html").write_text(PAGE.format(doh=doh, url=url, name=NAME, extra=extra))
+        return self.cors_mirror(root).url("index.html")
+
+    def click(self, page_url: str, cancel: bool = False) -> Visit:
+        """The page's download link, clicked in headless Chromium."""
+        return visit(page_url, "#download", self.tmp_path / "browser", cancel=cancel)
+
+
+@pytest.fixture
+def browsing(
+    tmp_path: Path,
+    named: StartNamed,
+    zone_file: Path,
+    dnsdist: StartDnsdist,
+    cors_mirror: StartMirror,
+) -> Browsing:
+    return Browsing(tmp_path, named, zone_file, dnsdist, cors_mirror)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -85,25 +112,16 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def dead_origin_setup(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
-    publish: bool = True,
-    rate: str | None = None,
-    extra: str = "",
+    browsing: Browsing, publish: bool = True, rate: str | None = None, extra: str = ""
 ) -> tuple[Path, str, str]:
     """The artifact, published with the mirror as web seed, its origin a closed port;
     the page's URL and the dead URL."""
-    path = artifact(tmp_path)
-    mirror = cors_mirror(tmp_path / "site", rate=rate)
+    path = artifact(browsing.tmp_path)
+    mirror = browsing.cors_mirror(browsing.tmp_path / "site", rate=rate)
     base = f"http://{LOCAL_HOST}:{closed_port()}/pub/"
     if publish:
-        sync(path, base, mirror.url("pub/"), zone_file)
-    server = named(LOCAL_ZONE, zone_file)
-    doh = dnsdist(server.port)
-    return path, page(tmp_path, cors_mirror, doh, base + NAME, extra), base + NAME
+        sync(path, base, mirror.url("pub/"), browsing.zone_file)
+    return path, browsing.page(base + NAME, extra), base + NAME
 
 
 def tamper_chunk_zero(zone_file: Path) -> None:
@@ -120,19 +138,12 @@ def explain(seen: Visit) -> str:
     return f"{seen.outcome}: {seen.display}\n" + "\n".join(seen.console)
 
 
-def test_origin_up_is_a_plain_download(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    nginx: StartNginx,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
-) -> None:
-    path = artifact(tmp_path)
-    origin = nginx(tmp_path / "site")  # no CORS headers: the browser downloads as from any link
+def test_origin_up_is_a_plain_download(browsing: Browsing, nginx: StartNginx) -> None:
+    path = artifact(browsing.tmp_path)
+    # No CORS headers: the browser downloads as from any link.
+    origin = nginx(browsing.tmp_path / "site")
     url = origin.url(f"pub/{NAME}").replace("127.0.0.1", LOCAL_HOST)
-    doh = dnsdist(named(LOCAL_ZONE, zone_file).port)
-    seen = visit(page(tmp_path, cors_mirror, doh, url), "#download", tmp_path / "browser")
+    seen = browsing.click(browsing.page(url))
     assert seen.outcome == "completed", explain(seen)
     assert [p.name for p in seen.saved] == [NAME]
     assert sha256(seen.saved[0]) == sha256(path)
@@ -140,14 +151,10 @@ def test_origin_up_is_a_plain_download(
 
 
 def test_origin_down_downloads_over_doh_and_the_web_seed(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
+    browsing: Browsing,
 ) -> None:
-    path, page_url, _ = dead_origin_setup(tmp_path, named, zone_file, dnsdist, cors_mirror)
-    seen = visit(page_url, "#download", tmp_path / "browser")
+    path, page_url, _ = dead_origin_setup(browsing)
+    seen = browsing.click(page_url)
     assert seen.outcome == "completed", explain(seen)
     assert [p.name for p in seen.saved] == [NAME]
     assert sha256(seen.saved[0]) == sha256(path)
@@ -168,19 +175,14 @@ def test_origin_down_downloads_over_doh_and_the_web_seed(
 
 
 def test_a_tampered_chunk_is_refused_with_a_visible_message(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
+    browsing: Browsing,
 ) -> None:
-    path = artifact(tmp_path)
-    mirror = cors_mirror(tmp_path / "site")
+    path = artifact(browsing.tmp_path)
+    mirror = browsing.cors_mirror(browsing.tmp_path / "site")
     base = f"http://{LOCAL_HOST}:{closed_port()}/pub/"
-    sync(path, base, mirror.url("pub/"), zone_file)
-    tamper_chunk_zero(zone_file)
-    doh = dnsdist(named(LOCAL_ZONE, zone_file).port)
-    seen = visit(page(tmp_path, cors_mirror, doh, base + NAME), "#download", tmp_path / "browser")
+    sync(path, base, mirror.url("pub/"), browsing.zone_file)
+    tamper_chunk_zero(browsing.zone_file)
+    seen = browsing.click(browsing.page(base + NAME))
     assert seen.outcome == "failed", explain(seen)
     assert seen.saved == []
     assert seen.display is not None and seen.display["visible"]
@@ -190,16 +192,10 @@ def test_a_tampered_chunk_is_refused_with_a_visible_message(
 
 
 def test_nothing_published_is_the_links_ordinary_failure_explained(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
+    browsing: Browsing,
 ) -> None:
-    _, page_url, url = dead_origin_setup(
-        tmp_path, named, zone_file, dnsdist, cors_mirror, publish=False
-    )
-    seen = visit(page_url, "#download", tmp_path / "browser")
+    _, page_url, url = dead_origin_setup(browsing, publish=False)
+    seen = browsing.click(page_url)
     assert seen.outcome == "failed", explain(seen)
     assert seen.saved == []
     assert seen.display is not None and seen.display["visible"]
@@ -208,14 +204,10 @@ def test_nothing_published_is_the_links_ordinary_failure_explained(
 
 
 def test_the_progress_display_moves_and_cancel_stops_the_download(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
+    browsing: Browsing,
 ) -> None:
-    _, page_url, _ = dead_origin_setup(tmp_path, named, zone_file, dnsdist, cors_mirror, rate="64k")
-    seen = visit(page_url, "#download", tmp_path / "browser", cancel=True)
+    _, page_url, _ = dead_origin_setup(browsing, rate="64k")
+    seen = browsing.click(page_url, cancel=True)
     during = seen.during
     assert during is not None and during["visible"], explain(seen)
     bar = during["bar"]
@@ -229,16 +221,10 @@ def test_the_progress_display_moves_and_cancel_stops_the_download(
 
 
 def test_answers_without_dnssec_are_refused_when_the_page_requires_it(
-    tmp_path: Path,
-    named: StartNamed,
-    zone_file: Path,
-    dnsdist: StartDnsdist,
-    cors_mirror: StartMirror,
+    browsing: Browsing,
 ) -> None:
-    _, page_url, url = dead_origin_setup(
-        tmp_path, named, zone_file, dnsdist, cors_mirror, extra=" data-require-dnssec"
-    )
-    seen = visit(page_url, "#download", tmp_path / "browser")
+    _, page_url, url = dead_origin_setup(browsing, extra=" data-require-dnssec")
+    seen = browsing.click(page_url)
     assert seen.outcome == "failed", explain(seen)
     assert seen.display is not None
     assert f"the records for {url} were not DNSSEC-validated" in str(seen.display["text"])

@@ -28,12 +28,14 @@ from client_servers import (
     torpub_serve,
     unbound,
 )
+from test_resolve import run
 
 from torpub.check import CheckOptions, Expected, check
 from torpub.check.render import to_text
 from torpub.check.report import Report, UrlReport
-from torpub.cli import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, main
+from torpub.cli import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from torpub.client.resolve import Nameserver
+from torpub.format.bencode import info_hash
 from torpub.format.names import names_for
 from torpub.format.records import Encoding, TorrentRecords, encode
 from torpub.publish import build
@@ -97,15 +99,19 @@ def make_release(
     for name, how in mirrors.items():
         roots[name].mkdir()
         bases.append(how if isinstance(how, str) else how(roots[name]).url("/"))
-    settings = build.BuildSettings(
-        base_url=origin.url("/"), mirrors=tuple(bases), piece_size=16 << 10
-    )
-    (built,) = build.build(build.scan([tree], settings), settings, write=False)
+    built = build_one(tree, origin.url("/"), tuple(bases))
     shutil.copy(tree / NAME, served / NAME)
     (served / f"{NAME}.torrent").write_bytes(built.torrent)
     for root in roots.values():
         shutil.copy(tree / NAME, root / NAME)
     return Release(tree, origin, built.artifact.url, tuple(bases), built.torrent)
+
+
+def build_one(tree: Path, base_url: str, mirrors: tuple[str, ...] = ()) -> build.Built:
+    """The torrent of the one file in ``tree``, as `torpub build` makes it (not written)."""
+    settings = build.BuildSettings(base_url=base_url, mirrors=mirrors, piece_size=16 << 10)
+    (built,) = build.build(build.scan([tree], settings), settings, write=False)
+    return built
 
 
 def records(release: Release, **encoding: Any) -> TorrentRecords:
@@ -114,12 +120,6 @@ def records(release: Release, **encoding: Any) -> TorrentRecords:
 
 def at(port: int) -> str:
     return f"127.0.0.1:{port}"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def snapshot(tree: Path) -> dict[str, tuple[int, int]]:
@@ -419,9 +419,7 @@ def test_origins_that_stopped_negotiating_are_reported(
 
 
 def torrent_for(tree: Path, base_url: str) -> bytes:
-    settings = build.BuildSettings(base_url=base_url, piece_size=16 << 10)
-    (built,) = build.build(build.scan([tree], settings), settings, write=False)
-    return built.torrent
+    return build_one(tree, base_url).torrent
 
 
 # --- DNS faults ------------------------------------------------------------------------
@@ -466,21 +464,15 @@ def test_dns_faults_are_each_reported(
     wrong = by_url[other_url].dns
     assert not wrong.ok
     for s in wrong.servers:
-        assert s.info_hash == build_ih(another)
+        assert s.info_hash == info_hash(another)
         assert s.reason.startswith(f"serves another torrent (ih {s.info_hash})")
     huge = by_url[big_url].dns
     assert not huge.ok
     for s in huge.servers:
-        assert s.info_hash == build_ih(large)  # whole, over TCP
+        assert s.info_hash == info_hash(large)  # whole, over TCP
         assert s.truncated == big.head.n and s.largest_answer > 1232
         assert "exceed 1232 octets and come back truncated over UDP" in s.reason
     assert "truncated over UDP" in to_text(report)
-
-
-def build_ih(torrent: bytes) -> str:
-    from torpub.format.bencode import info_hash
-
-    return info_hash(torrent)
 
 
 def test_an_authoritative_server_that_lags_behind_is_named(

@@ -16,6 +16,7 @@ from client_servers import (
     publish_zone,
     release,
     sign_zone,
+    signed_named,
     unbound,
 )
 
@@ -27,7 +28,7 @@ from torpub.format.names import names_for
 from torpub.format.records import TorrentRecords, encode
 
 if TYPE_CHECKING:
-    from conftest import NamedServer, StartNamed
+    from conftest import StartNamed
 
 __all__ = ["unbound"]  # a fixture, imported for pytest
 
@@ -43,14 +44,6 @@ def records(tmp_path: Path) -> TorrentRecords:
 def through(port: int, **settings: object) -> ResolveOptions:
     options = ResolveOptions(nameservers=(Nameserver("127.0.0.1", port),), timeout=2.0)
     return replace(options, **settings)  # type: ignore[arg-type]
-
-
-def signed_named(
-    named: StartNamed, zone_file: Path, records: TorrentRecords
-) -> tuple[NamedServer, Path]:
-    publish_zone(zone_file, [records])
-    signed, anchor = sign_zone(zone_file)
-    return named(ZONE, signed), anchor
 
 
 def test_a_signed_zone_through_a_validating_resolver_is_validated(

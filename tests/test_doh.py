@@ -27,6 +27,7 @@ from client_servers import (
     publish_zone,
     release,
     sign_zone,
+    signed_named,
     unbound,
 )
 from doh_servers import DohServer, StartDnsdist, dnsdist
@@ -304,9 +305,7 @@ def test_require_dnssec_over_doh_through_a_validating_resolver(
     dnsdist: StartDnsdist,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    publish_zone(zone_file, [records])
-    signed, anchor = sign_zone(zone_file)
-    server = named(ZONE, signed)
+    server, anchor = signed_named(named, zone_file, records)
     validating = dnsdist(unbound(server.port, trust_anchor=anchor).port)
     authoritative = dnsdist(server.port)
 

@@ -25,8 +25,8 @@ from client_servers import (
     release,
     seeder,
     torpub_serve,
-    wait_until,
 )
+from processes import wait_until
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.client import download, fetch

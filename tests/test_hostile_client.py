@@ -28,8 +28,9 @@ from client_servers import (
 )
 from test_client_fuzz import encode
 from test_get import LOOPBACK, NAME, dead_origin, options, publish, sha256
+from test_resolve import run
 
-from torpub.cli import EXIT_ERROR, EXIT_OK, main
+from torpub.cli import EXIT_ERROR, EXIT_OK
 from torpub.client import download, fetch
 from torpub.client.partial import Partial
 from torpub.errors import DownloadError, RecordError
@@ -41,12 +42,6 @@ if TYPE_CHECKING:
     from conftest import NamedServer, StartNamed
 
 __all__ = ["nginx"]  # a fixture, imported for pytest
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(err: str, *needles: str) -> None:

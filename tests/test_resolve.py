@@ -204,6 +204,7 @@ def test_nameserver_text_forms() -> None:
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``torpub ARGS``: the exit code, stdout and stderr."""
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err

@@ -14,9 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser_servers import WEB, StartDnsdist, dnsdist
-from client_servers import StartUnbound, append_records, publish_zone, sign_zone, unbound
-from conftest import ZONE
+from browser_servers import WEB
+from client_servers import (
+    ZONE,
+    StartUnbound,
+    append_records,
+    publish_zone,
+    signed_named,
+    unbound,
+)
+from doh_servers import StartDnsdist, dnsdist
 from processes import find_binary
 
 import torpub
@@ -82,7 +89,7 @@ def test_the_torrent_over_doh_is_the_one_published(
 ) -> None:
     publish_zone(zone_file, [records])
     server = named(ZONE, zone_file)
-    got = js_resolve(URL, dnsdist(server.port), method)
+    got = js_resolve(URL, dnsdist(server.port).url, method)
     assert got.torrent == torpub.resolve(URL, python_through(server.port)).payload
     assert got.info_hash == records.head.ih
     assert got.dnssec is False
@@ -95,15 +102,13 @@ def test_a_signed_zone_through_a_validating_resolver_is_validated(
     unbound: StartUnbound,
     dnsdist: StartDnsdist,
 ) -> None:
-    publish_zone(zone_file, [records])
-    signed, anchor = sign_zone(zone_file)
-    server = named(ZONE, signed)
-    validating = dnsdist(unbound(server.port, trust_anchor=anchor).port)
+    server, anchor = signed_named(named, zone_file, records)
+    validating = dnsdist(unbound(server.port, trust_anchor=anchor).port).url
     got = js_resolve(URL, validating, require_dnssec=True)
     assert got.dnssec is True and got.info_hash == records.head.ih
     # The authoritative server alone never vouches: AD comes from the validator.
     with pytest.raises(JsError, match="were not DNSSEC-validated"):
-        js_resolve(URL, dnsdist(server.port), require_dnssec=True)
+        js_resolve(URL, dnsdist(server.port).url, require_dnssec=True)
 
 
 def _without_chunk_one(zone_file: Path, records: TorrentRecords) -> None:
@@ -154,7 +159,7 @@ def test_errors_are_the_python_clients_word_for_word(
     with pytest.raises(TorpubError) as python:
         torpub.resolve(URL, python_through(server.port))
     with pytest.raises(JsError) as js:
-        js_resolve(URL, dnsdist(server.port))
+        js_resolve(URL, dnsdist(server.port).url)
     assert js.value.name == type(python.value).__name__
     assert js.value.message == str(python.value)
 
