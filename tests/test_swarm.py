@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from client_servers import LOCAL_HOST, LOCAL_ZONE, closed_port, publish_zone, wait_until
-from conftest import free_port
+from processes import free_port
 from swarm_servers import (
     StartTorpub,
     StartTracker,
