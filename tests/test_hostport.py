@@ -3,6 +3,7 @@ the RFC 2136 primary."""
 
 import pytest
 
+from torpub.cli import EXIT_ERROR, main
 from torpub.client.resolve import nameservers
 from torpub.errors import ConfigError
 from torpub.hostport import HostPort
@@ -60,3 +61,15 @@ def test_every_user_of_host_port_refuses_alike() -> None:
         nameservers(["127.0.0.1:²"])
     with pytest.raises(ConfigError, match="server"):
         Rfc2136Options.from_target(Target("rfc2136", "example.com.", {"server": "[::1]x"}))
+
+
+def test_a_peer_needs_its_port() -> None:
+    assert HostPort.from_text("[::1]:6881", "peer", default_port=None) == HostPort("::1", 6881)
+    with pytest.raises(ConfigError, match=r"peer '127\.0\.0\.1' is not HOST\[:PORT\]: no port"):
+        HostPort.from_text("127.0.0.1", "peer", default_port=None)
+
+
+def test_get_refuses_a_peer_without_a_port(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["get", "http://127.0.0.1:1/x.bin", "--peer", "127.0.0.1:²"])
+    _, err = capsys.readouterr()
+    assert code == EXIT_ERROR and "peer '127.0.0.1:²' is not HOST[:PORT]" in err

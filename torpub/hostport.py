@@ -1,5 +1,6 @@
-"""``HOST[:PORT]`` as a user types a DNS server: the one parser for the client's
-resolvers, ``check``'s servers, ``sync --check-server`` and the RFC 2136 primary."""
+"""``HOST[:PORT]`` as a user types a server: the one parser for the client's
+resolvers, ``check``'s servers, ``sync --check-server``, the RFC 2136 primary and
+``get --peer``."""
 
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ class HostPort:
     port: int = DNS_PORT
 
     @classmethod
-    def from_text(cls, text: str, what: str = "server") -> HostPort:
+    def from_text(
+        cls, text: str, what: str = "server", default_port: int | None = DNS_PORT
+    ) -> HostPort:
         """``HOST``, ``HOST:PORT``, ``[V6]``, ``[V6]:PORT`` or a bare IPv6 address;
-        ConfigError naming ``what`` (resolver, server…) for anything else."""
+        ConfigError naming ``what`` (resolver, server…) for anything else, and for a
+        missing port when there is no ``default_port``."""
         host, port = text.strip(), None
         if host.startswith("["):
             host, closed, rest = host[1:].partition("]")
@@ -34,7 +38,9 @@ class HostPort:
         if any(c.isspace() for c in host):
             raise _bad(text, what, "a space in the host")
         if port is None:
-            return cls(host)
+            if default_port is None:
+                raise _bad(text, what, "no port")
+            return cls(host, default_port)
         # isdigit() alone takes '²', which int() refuses.
         if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise _bad(text, what, f"{port!r} is not a port (1-65535)")

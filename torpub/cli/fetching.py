@@ -310,13 +310,10 @@ def get_command(
 
 
 def _peers(texts: tuple[str, ...] | list[str]) -> tuple[tuple[str, int], ...]:
-    found = []
-    for text in texts:
-        host, _, port = text.rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"peer {text!r} is not HOST:PORT")
-        found.append((host.strip("[]"), int(port)))
-    return tuple(found)
+    from torpub.hostport import HostPort
+
+    peers = (HostPort.from_text(text, "peer", default_port=None) for text in texts)
+    return tuple((p.host, p.port) for p in peers)
 
 
 @contextmanager
