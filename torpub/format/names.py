@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -111,9 +112,16 @@ def _percent_encode(raw: bytes) -> str:
 def dns_host(host: str, url: str = "") -> str:
     """The host as lower-case IDNA 2008 A-labels, without a trailing dot."""
     try:
-        name = dns.name.from_unicode(host.rstrip("."), idna_codec=dns.name.IDNA_2008_Practical)
+        return _a_labels(host)
     except Exception as e:  # dnspython raises several unrelated types for bad labels
         raise InvalidURL(url or host, f"host {host!r} is not a DNS name ({e})") from e
+
+
+# A release has one host or a few, and IDNA is about 100 µs a call: 100,000
+# artifacts would spend seconds converting the same name.
+@functools.lru_cache(maxsize=256)
+def _a_labels(host: str) -> str:
+    name = dns.name.from_unicode(host.rstrip("."), idna_codec=dns.name.IDNA_2008_Practical)
     return name.to_text(omit_final_dot=True).lower()
 
 

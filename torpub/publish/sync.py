@@ -74,9 +74,11 @@ class Publisher:
         artifacts = build.scan(pipeline.artifact_paths(paths, self.settings), bsettings, out)
         for zone in zones:
             pipeline.check_zone_holds(artifacts, zone)
-        total = build.total_bytes_to_hash(artifacts, bsettings)
-        with self.report.hashing(total) as advance:
-            built = build.build(artifacts, bsettings, write=write, progress=advance)
+        prepared = build.prepare(artifacts, bsettings)
+        with self.report.hashing(prepared.bytes_to_hash) as advance:
+            built = build.build(
+                artifacts, bsettings, write=write, progress=advance, prepared=prepared
+            )
         hashed = sum(1 for b in built if not b.reused)
         noun = "torrent" if len(built) == 1 else "torrents"
         self.report.note(
