@@ -21,7 +21,7 @@ from pathlib import Path
 
 from torpub.format.records import Record, TorrentRecords
 from torpub.provider import Provider, Target, open_target
-from torpub.publish import build, pipeline, propagation
+from torpub.publish import build, pipeline
 from torpub.publish.config import Settings
 from torpub.publish.plan import Plan, Policy
 
@@ -141,6 +141,9 @@ class Publisher:
         return tuple(applied)
 
     def _wait(self, backend: Provider, plan: Plan, servers: Sequence[str], timeout: float) -> None:
+        # dnspython's query machinery loads for --wait only, not for every build.
+        from torpub.publish import propagation
+
         def note(message: str) -> None:
             self.report.note(message, 1)
 
