@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,26 @@ def test_record_line_names_are_what_dnspython_writes(name: str, absolute: bool) 
     except zonefile.ZoneError:
         got = zonefile.ZoneError
     assert got == expected
+
+
+def test_a_fifo_in_a_cached_torrents_place_is_replaced_not_read(tmp_path: Path) -> None:
+    tree = release(tmp_path, 2)
+    publisher().built([tree], write=True)
+    torrent = tree / "d0" / "f00000.bin.torrent"
+    torrent.unlink()
+    os.mkfifo(torrent)  # reading it would wait for a writer forever
+    code = (
+        "import sys; from pathlib import Path; from torpub.publish import config;"
+        "from torpub.publish.sync import Publisher;"
+        "p = Publisher(config.Settings(base_url=sys.argv[2]));"
+        "print(sum(not b.reused for b in p.built([Path(sys.argv[1])], write=True)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tree), BASE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.split() == ["1"]
+    assert torrent.is_file()

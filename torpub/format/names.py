@@ -6,7 +6,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import quote_from_bytes, unquote_to_bytes, urlsplit
 
 import dns.name
 
@@ -15,7 +15,6 @@ from torpub.errors import InvalidURL
 LABEL = "_torrent"
 # RFC 1035 §2.3.4: octets of a name on the wire, length octets and the root's included.
 MAX_NAME_OCTETS = 255
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
 _ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _CHUNK_ID = re.compile(r"[0-9a-f]{16}")
 _KEY = re.compile(r"[0-9a-f]{40}")
@@ -106,7 +105,9 @@ def remove_dot_segments(path: bytes) -> bytes:
 
 
 def _percent_encode(raw: bytes) -> str:
-    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in raw)
+    # quote_from_bytes keeps RFC 3986's unreserved characters and "/" and writes
+    # upper-case escapes: this rule, in C for the common all-plain path.
+    return quote_from_bytes(raw, safe="/")
 
 
 def dns_host(host: str, url: str = "") -> str:

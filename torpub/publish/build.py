@@ -113,7 +113,7 @@ def build(
     prepared = prepared or prepare(artifacts, settings)
     jobs = prepared.jobs
     if write:
-        _check_writable(artifacts)
+        _check_writable(artifacts, [j.artifact for j in jobs if j.cached is None])
     done: list[Built] = []
     try:
         with PieceHasher(threads) as hasher:
@@ -210,7 +210,7 @@ def _check_artifact(path: Path) -> Stamp:
     return Stamp(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _check_writable(artifacts: Sequence[Artifact]) -> None:
+def _check_writable(artifacts: Sequence[Artifact], to_write: Sequence[Artifact]) -> None:
     for directory in sorted(
         {a.root for a in artifacts} | {a.torrent_path.parent for a in artifacts}
     ):
@@ -221,7 +221,8 @@ def _check_writable(artifacts: Sequence[Artifact]) -> None:
             raise ConfigError(f"{directory}: the output location is not a directory")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise ConfigError(f"{existing}: the output directory is not writable")
-    for artifact in artifacts:
+    # A cached torrent was just read as a file: only the others can meet a directory.
+    for artifact in to_write:
         if artifact.torrent_path.is_dir():
             raise ConfigError(f"{artifact.torrent_path}: a directory is in the torrent's place")
 
@@ -240,15 +241,14 @@ def _write_torrent(path: Path, torrent: bytes) -> None:
 
 
 def _save_caches(prepared: Prepared, done: Sequence[Built]) -> None:
-    job_of = {job.artifact: job for job in prepared.jobs}
-    by_root: dict[Path, list[Built]] = {}
-    for built in done:
-        by_root.setdefault(built.artifact.root, []).append(built)
+    # ``done`` is built in the order of the jobs, all of them or the first few.
+    by_root: dict[Path, list[tuple[_Job, Built]]] = {}
+    for job, built in zip(prepared.jobs, done, strict=False):
+        by_root.setdefault(built.artifact.root, []).append((job, built))
     for root, built_here in sorted(by_root.items()):
         old = prepared.caches.get(root, {})
         entries = dict(old)
-        for built in built_here:
-            job = job_of[built.artifact]
+        for job, built in built_here:
             if built.reused and job.cacheable:
                 continue  # its entry is the one that vouched for it
             if job.cacheable:
@@ -258,7 +258,7 @@ def _save_caches(prepared: Prepared, done: Sequence[Built]) -> None:
             else:
                 entries.pop(built.artifact.relpath, None)
         # Entries of artifacts not built this time stay while their torrent does.
-        built_paths = {b.artifact.relpath for b in built_here}
+        built_paths = {b.artifact.relpath for _, b in built_here}
         for relpath in [k for k in old if k not in built_paths]:
             if not (root / f"{relpath}.torrent").exists():
                 del entries[relpath]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torpub.atomic import write_atomic
+from torpub.atomic import read_regular, write_atomic
 from torpub.errors import ArtifactError
 from torpub.publish.artifacts import Artifact, url_list
 from torpub.publish.torrent import BuildSettings
@@ -75,7 +75,7 @@ def cached_torrent(
     if not isinstance(piece_size, int) or not isinstance(sha256, str):
         return None
     try:
-        torrent = artifact.torrent_path.read_bytes()
+        torrent = read_regular(artifact.torrent_path)  # a FIFO there would hang a read
     except OSError:
         return None
     return (torrent, piece_size) if hashlib.sha256(torrent).hexdigest() == sha256 else None
