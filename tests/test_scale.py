@@ -4,6 +4,7 @@ benchmarks/scale.py measures the time."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -19,7 +20,9 @@ from hypothesis import strategies as st
 
 from torpub.format import names
 from torpub.format.records import Record
+from torpub.provider import Target
 from torpub.publish import build, buildcache, config, pipeline, zonefile
+from torpub.publish.plan import Action
 from torpub.publish.sync import Publisher
 
 BASE = "https://dl.example.com/pub/"
@@ -160,3 +163,34 @@ def test_a_fifo_in_a_cached_torrents_place_is_replaced_not_read(tmp_path: Path) 
     )
     assert result.stdout.split() == ["1"]
     assert torrent.is_file()
+
+
+def test_a_sync_runs_no_cycle_collection_and_leaves_the_collector_on(
+    tmp_path: Path, zone_file: Path
+) -> None:
+    tree = release(tmp_path, 300)
+    target = Target(provider="bind", zone=ZONE, options={"zone_file": str(zone_file)})
+    publisher = Publisher(config.Settings(base_url=BASE), [target])
+    collections: list[str] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    gc.collect()
+    threshold = gc.get_threshold()
+    # A collection every 200 new objects, unless it is off: a sync of 300
+    # artifacts makes some 100,000, its bookkeeping between the steps a few dozen.
+    gc.set_threshold(200, 1, 1)
+    gc.callbacks.append(note)
+    try:
+        plans = publisher.plan([tree])
+        publisher.apply(plans)
+    finally:
+        gc.callbacks.remove(note)
+        gc.set_threshold(*threshold)
+    assert plans[0].count(Action.CREATE) == 600
+    # One as each step turns the collector back on (plan, then apply), where every
+    # 200 objects would have made hundreds.
+    assert len(collections) <= 2
+    assert gc.isenabled()
