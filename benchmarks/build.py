@@ -1,12 +1,15 @@
-"""How fast `torpub build` hashes, against mktorrent run in the same script.
+"""How fast `torpub build` is as the process a user runs, against mktorrent and
+against Python's own start-up, all in the same script.
 
-Part 1 alternates torpub's build (library call, fresh output, so it really
-hashes) with `mktorrent -t <cores>` at the same piece size over one random
-file, and measures hashlib's single-core SHA-1 over memory as the ceiling.
-Part 2 builds a tree of sparse files once, then times the unchanged rebuild,
-which the cache should answer without hashing.
+Part 1 alternates whole processes over one page-cached random file: `torpub
+build` (fresh output, so it really hashes) and `mktorrent -t <cores>` at the
+same piece size; wall time and CPU time (user + system) per process, medians,
+and hashlib's single-core SHA-1 over memory as the ceiling. Part 2 builds a
+tree of sparse files once, then times the unchanged rebuild, which the cache
+answers without hashing. Part 3 alternates `python -c "import typer"`,
+`torpub --version` and `torpub --help`.
 
-    .venv/bin/python benchmarks/build.py [--size 1G] [--rounds 5] [--keep]
+    .venv/bin/python benchmarks/build.py [--size 1G] [--rounds 7] [--keep]
 """
 
 from __future__ import annotations
@@ -14,14 +17,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -32,8 +34,10 @@ from torpub.publish.build import BuildSettings, build, scan
 
 T = TypeVar("T")
 MiB = 1 << 20
-SETTINGS = BuildSettings("https://downloads.example.com/pub")
+BASE_URL = "https://downloads.example.com/pub/"
+SETTINGS = BuildSettings(BASE_URL)
 DATA = Path(tempfile.gettempdir()) / "torpub-bench"
+BIN = Path(sys.executable).parent
 
 
 def main() -> None:
@@ -44,6 +48,7 @@ def main() -> None:
     try:
         hashing(args.size, args.rounds)
         rebuild(args.tree_files, args.tree_file_size, args.rounds)
+        start_up(args.startup_runs)
     finally:
         if not args.keep:
             shutil.rmtree(DATA)
@@ -52,7 +57,8 @@ def main() -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=size_arg, default=1 << 30, help="hashed file (1G)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per measurement (5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per measurement (7)")
+    parser.add_argument("--startup-runs", type=int, default=30, help="start-up rounds (30)")
     parser.add_argument("--tree-files", type=int, default=16, help="files in the tree (16)")
     parser.add_argument(
         "--tree-file-size", type=size_arg, default=256 * MiB, help="size of each (256M)"
@@ -67,7 +73,7 @@ def size_arg(text: str) -> int:
     return int(text[:-1] if unit > 1 else text) * unit
 
 
-# --- Part 1: hashing speed ---------------------------------------------------
+# --- Part 1: build as a whole process ----------------------------------------
 
 
 def hashing(size: int, rounds: int) -> None:
@@ -78,63 +84,65 @@ def hashing(size: int, rounds: int) -> None:
     [first] = build([artifact], SETTINGS, write=False)
     piece_size = first.piece_size
     cores = os.cpu_count() or 1
+    target = DATA / "mktorrent.torrent"
+    torpub = [str(BIN / "torpub"), "build", str(source), "-u", BASE_URL, "-o", str(out), "-q"]
+    torpub += ["--piece-size", f"{piece_size // 1024}KiB"]
+    mktorrent = ["mktorrent", "-d", "-t", str(cores), "-l", str(piece_size.bit_length() - 1)]
+    mktorrent += ["-o", str(target), str(source)]
 
-    def torpub() -> None:
+    def fresh() -> None:
         shutil.rmtree(out, ignore_errors=True)  # no cache: every round hashes
-        [built] = build(scan([source], SETTINGS, out=out), SETTINGS)
-        assert not built.reused and built.torrent == first.torrent
-
-    def mktorrent() -> None:
-        target = DATA / "mktorrent.torrent"
         target.unlink(missing_ok=True)
-        command = ["mktorrent", "-d", "-t", str(cores), "-l", str(piece_size.bit_length() - 1)]
-        subprocess.run([*command, "-o", str(target), str(source)], check=True, capture_output=True)
 
     memory = os.urandom(min(size, 256 * MiB))
     runs: dict[str, list[Run]] = {"torpub": [], "mktorrent": [], "sha1": []}
     for _ in range(rounds):
-        runs["torpub"].append(measure(torpub, size))
-        runs["mktorrent"].append(measure(mktorrent, size))
-        runs["sha1"].append(measure(lambda: hashlib.sha1(memory), len(memory)))
+        fresh()
+        runs["torpub"].append(process(torpub))
+        runs["mktorrent"].append(process(mktorrent))
+        start = time.perf_counter()
+        hashlib.sha1(memory)
+        runs["sha1"].append(Run(time.perf_counter() - start, 0.0, 0.0))
+    assert (out / f"{source.name}.torrent").read_bytes() == first.torrent
 
-    print(f"\nHashing {size / MiB:.0f} MiB, page cache warm, {cores} cores, ", end="")
-    print(f"piece size {piece_size // 1024} KiB, median of {rounds} rounds")
-    print(f"  {'':30} {'MiB/s':>7} {'CPU s/GiB':>10}  MiB/s per round")
-    rows = [
-        ("torpub build", "torpub"),
-        (f"mktorrent -t {cores}", "mktorrent"),
-        ("hashlib SHA-1, 1 core, memory", "sha1"),
-    ]
-    for label, name in rows:
-        rate = statistics.median(r.rate for r in runs[name])
-        cpu = statistics.median(r.cpu_per_gib for r in runs[name])
-        spread = " ".join(f"{r.rate:.0f}" for r in runs[name])
-        print(f"  {label:30} {rate:7.0f} {cpu:10.3f}  {spread}")
+    print(f"\nBuild of {size / MiB:.0f} MiB as a whole process, page cache warm, {cores} cores, ")
+    print(f"piece size {piece_size // 1024} KiB, median of {rounds} alternating rounds")
+    print(f"  {'':30} {'wall s':>7} {'MiB/s':>7} {'user s':>7} {'sys s':>7}")
+    for label, name in (("torpub build", "torpub"), (f"mktorrent -t {cores}", "mktorrent")):
+        wall = statistics.median(r.wall for r in runs[name])
+        user = statistics.median(r.user for r in runs[name])
+        system = statistics.median(r.system for r in runs[name])
+        print(f"  {label:30} {wall:7.3f} {size / MiB / wall:7.0f} {user:7.3f} {system:7.3f}")
+    sha1 = statistics.median(r.wall for r in runs["sha1"]) * size / len(memory)
+    print(f"  {'hashlib SHA-1, 1 core, memory':30} {sha1:7.3f} {size / MiB / sha1:7.0f}")
     # Paired by round: the VM's neighbours slow both tools of a round alike.
     pairs = zip(runs["torpub"], runs["mktorrent"], strict=True)
-    ratio = statistics.median(t.rate / m.rate for t, m in pairs)
-    ceiling = statistics.median(r.rate for r in runs["torpub"]) / (
-        cores * statistics.median(r.rate for r in runs["sha1"])
-    )
-    print(f"  {'torpub / mktorrent':30} {ratio:7.2f}×  (median of per-round ratios)")
-    print(f"  {'torpub / (cores × SHA-1)':30} {ceiling:7.2f}×")
+    ratio = statistics.median(m.wall / t.wall for t, m in pairs)
+    print(f"  {'torpub speed / mktorrent speed':30} {ratio:7.2f}×  (median of per-round ratios)")
+    busy = statistics.median((r.user + r.system) / r.wall for r in runs["torpub"])
+    theirs = statistics.median((r.user + r.system) / r.wall for r in runs["mktorrent"])
+    print(f"  {'cores busy, torpub / mktorrent':30} {busy:7.2f} / {theirs:.2f}")
 
 
 @dataclass(frozen=True)
 class Run:
-    rate: float  # MiB/s, wall clock
-    cpu_per_gib: float  # CPU seconds of every thread and child, per GiB
+    wall: float  # seconds
+    user: float  # CPU seconds of the process and its threads
+    system: float
 
 
-def measure(action: Callable[[], object], size: int) -> Run:
-    before = cpu_seconds()
-    elapsed = seconds(action)
-    return Run(size / MiB / elapsed, (cpu_seconds() - before) / (size / (1 << 30)))
-
-
-def cpu_seconds() -> float:
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
+def process(command: Sequence[str]) -> Run:
+    """Run ``command`` to the end: its wall time and its own CPU time."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        sys.exit(f"{command[0]} failed ({child.returncode}): {err.decode()[-2000:]}")
+    return Run(wall, usage.ru_utime, usage.ru_stime)
 
 
 def random_file(path: Path, size: int) -> Path:
@@ -182,8 +190,35 @@ def rebuild(files: int, file_size: int, rounds: int) -> None:
     print(f"  {'unchanged rebuild, median':32} {statistics.median(timings):8.3f} s  ({spread} ms)")
 
 
-def seconds(action: Callable[[], object]) -> float:
-    return timed(action)[0]
+# --- Part 3: start-up ------------------------------------------------------
+
+
+def start_up(runs: int) -> None:
+    commands = {
+        'python -c "import typer"': [sys.executable, "-c", "import typer"],
+        "torpub --version": [str(BIN / "torpub"), "--version"],
+        "torpub --help": [str(BIN / "torpub"), "--help"],
+        "torpub build -h": [str(BIN / "torpub"), "build", "-h"],
+    }
+    for command in commands.values():
+        process(command)  # warm: compiled bytecode, page cache
+    times: dict[str, list[Run]] = {label: [] for label in commands}
+    for _ in range(runs):
+        for label, command in commands.items():
+            times[label].append(process(command))
+    base = {
+        kind: statistics.median(getattr(r, kind) for r in times['python -c "import typer"'])
+        for kind in ("wall", "user")
+    }
+    print(f"\nStart-up, median of {runs} alternating rounds (ratios to import typer)")
+    print(f"  {'':26} {'wall ms':>8} {'ratio':>6} {'user ms':>8} {'ratio':>6}")
+    for label, measured in times.items():
+        wall = statistics.median(r.wall for r in measured)
+        user = statistics.median(r.user for r in measured)
+        print(
+            f"  {label:26} {wall * 1000:8.1f} {wall / base['wall']:5.2f}× "
+            f"{user * 1000:8.1f} {user / base['user']:5.2f}×"
+        )
 
 
 def timed(action: Callable[[], T]) -> tuple[float, T]:

@@ -14,8 +14,18 @@ from torpub.client import download, seedgoal
 from torpub.publish import config
 
 # What publishing and --help never need: the downloader, the HTTP side, a cloud
-# SDK, and dnspython's resolver (a stub resolver, asyncio and all).
-HEAVY = ("libtorrent", "httpx", "uvicorn", "boto3", "cloudflare", "dns.resolver", "torf")
+# SDK, dnspython's resolver (a stub resolver, asyncio and all), torf (torpub
+# writes its torrents) and pydantic (typer's coercion, replaced by torpub.cli.coercion).
+HEAVY = (
+    "libtorrent",
+    "httpx",
+    "uvicorn",
+    "boto3",
+    "cloudflare",
+    "dns.resolver",
+    "torf",
+    "pydantic",
+)
 
 
 # The CLI's entry point in a fresh process; what it loaded goes last on stderr.
@@ -50,7 +60,7 @@ def test_build_loads_no_downloader_server_or_resolver(tmp_path: Path) -> None:
     modules = imported("build", "a.bin", "--base-url", "https://dl.example.com/pub/", cwd=tmp_path)
     assert "torpub.publish.hashing" in modules
     assert (tmp_path / "a.bin.torrent").exists()
-    assert sorted(modules & {"libtorrent", "httpx", "uvicorn", "boto3", "dns.resolver"}) == []
+    assert sorted(modules & {*HEAVY, "dns.query", "rich.progress"}) == []
 
 
 def test_sync_to_bind_loads_no_cloud_sdk_downloader_or_server(

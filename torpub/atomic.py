@@ -122,9 +122,17 @@ def read_regular(path: Path) -> bytes:
     (opening a device can act) or read (a FIFO would block)."""
     _check_regular(path, os.stat(path))
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as f:
-        _check_regular(path, os.fstat(fd))  # the name may have changed since the stat
-        return f.read()
+    try:
+        st = os.fstat(fd)
+        _check_regular(path, st)  # the name may have changed since the stat
+        # Plain reads of the size known, not a buffered file object: the build
+        # cache reads 100,000 small torrents this way.
+        parts = []
+        while part := os.read(fd, max(st.st_size + 1, 1 << 16)):
+            parts.append(part)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def replaceable(path: Path) -> Path:

@@ -164,6 +164,10 @@ class Ui:
         if not self.quiet and self.verbose >= level:
             self.err.print(message, highlight=False)
 
+    def shows_progress(self, total: int) -> bool:
+        """Whether a bar of ``total`` is drawn: on a terminal, unless quiet."""
+        return not self.quiet and self.err.is_terminal and total > 0
+
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Progress]:
         from rich.progress import (
@@ -182,7 +186,7 @@ class Ui:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
             console=self.err,
-            disable=self.quiet or not self.err.is_terminal or total == 0,
+            disable=not self.shows_progress(total),
             transient=True,
         )
         with bar:

@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from torpub.cli.app import (
     EXIT_OK,
@@ -165,6 +164,15 @@ def check_command(
 @contextmanager
 def _bar(ui: Ui, total: int) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr, on a terminal only (the library calls back)."""
+    # Loaded here: every other command, --help and --version need none of it.
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("[bold]checking"),
         BarColumn(),

@@ -96,6 +96,9 @@ def report_to(ui: Ui) -> Report:
 
     @contextmanager
     def hashing(total: int) -> Iterator[Callable[[int], None]]:
+        if not ui.shows_progress(total):
+            yield lambda n: None  # no bar: rich's progress module (25 ms) stays unloaded
+            return
         with ui.progress(total, "hashing") as bar:
             yield lambda n: bar.advance(bar.task_ids[0], n)
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 import typer.main
-from rich.markup import escape
 
 from torpub.cli.app import TARGET
 from torpub.options import Option, OptionValue
@@ -93,6 +92,8 @@ def _typer_params(declared: Sequence[Option]) -> list[Any]:
 
 
 def _annotation(option: Option) -> Any:
+    from rich.markup import escape  # rich loads when a target's flags are added, not at start-up
+
     help_text = escape(option.help) + (" (secret)" if option.secret else "")
     if option.type is bool:
         flag = option.cli_flag

@@ -1,4 +1,5 @@
-"""Just enough bencode to check a torrent: decode it and find its info dict's bytes.
+"""Just enough bencode to write a torrent and to check one: encode, decode, and find
+its info dict's bytes.
 
 The bytes come from DNS or an origin: nesting is bounded (no recursion error),
 numbers must be canonical ASCII digits of bounded length (``int()`` would also take
@@ -16,6 +17,40 @@ from torpub.errors import RecordError
 
 class BencodeError(RecordError):
     pass
+
+
+def encode(value: Any) -> bytes:
+    """``value`` in canonical bencode: bytes, str (UTF-8), int, lists, and dicts
+    with str or bytes keys, written in sorted byte order."""
+    out: list[bytes] = []
+    _encode_into(value, out)
+    return b"".join(out)
+
+
+def _encode_into(value: Any, out: list[bytes]) -> None:
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        out += (str(len(value)).encode(), b":", value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        out.append(b"i%de" % value)
+    elif isinstance(value, list | tuple):
+        out.append(b"l")
+        for item in value:
+            _encode_into(item, out)
+        out.append(b"e")
+    elif isinstance(value, dict):
+        items = sorted(
+            ((k.encode() if isinstance(k, str) else k, v) for k, v in value.items()),
+            key=lambda item: item[0],
+        )
+        out.append(b"d")
+        for key, item in items:
+            _encode_into(key, out)
+            _encode_into(item, out)
+        out.append(b"e")
+    else:
+        raise TypeError(f"cannot bencode {type(value).__name__}")
 
 
 def decode(data: bytes) -> Any:

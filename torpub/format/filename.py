@@ -29,7 +29,10 @@ def unsafe_reason(name: str) -> str | None:
         return "it starts with a dot (a hidden file)"
     if any(s in name for s in _SEPARATORS):
         return "it holds a path separator"
-    if any(unicodedata.category(c) in _INVISIBLE for c in name):
+    # Printable ASCII holds none of them: the look-up per character is for the rest.
+    if not (name.isascii() and name.isprintable()) and any(
+        unicodedata.category(c) in _INVISIBLE for c in name
+    ):
         return "it holds control or format characters, or bytes that are not UTF-8"
     if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME:
         return f"it is longer than {MAX_NAME} bytes"

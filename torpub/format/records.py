@@ -181,6 +181,8 @@ class TorrentRecords:
         return (self.head_record, *self.chunks)
 
     def with_previous(self, previous: str | None) -> TorrentRecords:
+        if previous == self.head.previous:
+            return self  # the usual case, a torrent already published: no new records
         head = replace(self.head, previous=previous)
         return replace(self, head=head, head_record=replace(self.head_record, value=head.to_text()))
 

@@ -55,23 +55,39 @@ def _scan_path(path: Path, settings: BuildSettings, out: Path | None) -> list[Ar
 
 def _files_below(top: Path) -> list[str]:
     """Relative POSIX paths of the regular files to publish under ``top``."""
-
-    def fail(e: OSError) -> None:
-        raise ArtifactError(str(e.filename or top), f"cannot be read: {e.strerror}") from e
-
-    found = []
-    # Symlinked directories are not entered (they can loop); symlinked files count.
-    for dirpath, dirnames, filenames in os.walk(top, onerror=fail):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.startswith(".") or name.endswith(".torrent"):
-                continue
-            full = Path(dirpath, name)
-            if full.is_symlink() and not full.exists():
-                raise ArtifactError(str(full), "is a symbolic link to nothing")
-            if stat.S_ISREG(stat_path(full).st_mode):
-                found.append(full.relative_to(top).as_posix())
+    found: list[str] = []
+    _walk(top, "", found)
     return sorted(found)
+
+
+def _walk(directory: Path, prefix: str, found: list[str]) -> None:
+    # scandir's entries know a plain file or directory without a stat call each:
+    # 100,000 artifacts cost one directory read per directory, not 300,000 stats.
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except OSError as e:
+        raise ArtifactError(str(e.filename or directory), f"cannot be read: {e.strerror}") from e
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            _walk(Path(entry.path), f"{prefix}{entry.name}/", found)
+        elif not entry.name.endswith(".torrent") and _is_file(entry):
+            found.append(prefix + entry.name)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """A regular file, or a symbolic link to one; symlinked directories are not
+    entered (they can loop)."""
+    if not entry.is_symlink():
+        return entry.is_file(follow_symlinks=False)
+    try:
+        return stat.S_ISREG(entry.stat().st_mode)
+    except FileNotFoundError as e:
+        raise ArtifactError(entry.path, "is a symbolic link to nothing") from e
+    except OSError as e:
+        raise ArtifactError(entry.path, f"cannot be read: {e.strerror}") from e
 
 
 def _artifact(path: Path, relpath: str, root: Path, settings: BuildSettings) -> Artifact:

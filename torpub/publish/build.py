@@ -76,6 +76,25 @@ class _Job:
     cacheable: bool  # whether the stamp can vouch for the file next time
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a build will do, found once: each artifact's job, and the caches read."""
+
+    jobs: tuple[_Job, ...]
+    caches: Mapping[Path, Mapping[str, Any]]  # per output root, as loaded
+
+    @property
+    def bytes_to_hash(self) -> int:
+        """How many bytes the build will hash: the progress bar's total."""
+        return sum(job.stamp.size for job in self.jobs if job.cached is None)
+
+
+def prepare(artifacts: Sequence[Artifact], settings: BuildSettings) -> Prepared:
+    """Stat every artifact and consult the caches: the checks ``build`` runs first."""
+    caches = {root: buildcache.load(root) for root in {a.root for a in artifacts}}
+    return Prepared(tuple(_plan(artifacts, settings, caches)), caches)
+
+
 def build(
     artifacts: Sequence[Artifact],
     settings: BuildSettings,
@@ -83,15 +102,18 @@ def build(
     write: bool = True,
     progress: Callable[[int], None] | None = None,
     threads: int | None = None,
+    prepared: Prepared | None = None,
 ) -> list[Built]:
     """Make each artifact's torrent; with ``write``, store it and the cache.
 
     Every check (readable, non-empty, writable, within budget) runs for all
-    artifacts before the first byte is hashed or written.
+    artifacts before the first byte is hashed or written. ``prepared`` is
+    :func:`prepare`'s result for the same arguments, when the caller needed it first.
     """
-    jobs = _plan(artifacts, settings)
+    prepared = prepared or prepare(artifacts, settings)
+    jobs = prepared.jobs
     if write:
-        _check_writable(artifacts)
+        _check_writable(artifacts, [j.artifact for j in jobs if j.cached is None])
     done: list[Built] = []
     try:
         with PieceHasher(threads) as hasher:
@@ -104,27 +126,28 @@ def build(
         if write:
             # Keep the work already done; the original error matters more.
             with contextlib.suppress(TorpubError):
-                _save_caches(jobs, done)
+                _save_caches(prepared, done)
         raise
     if write:
-        _save_caches(jobs, done)
+        _save_caches(prepared, done)
     return done
 
 
 def total_bytes_to_hash(artifacts: Sequence[Artifact], settings: BuildSettings) -> int:
     """How many bytes ``build`` will hash: the progress bar's total."""
-    return sum(job.stamp.size for job in _plan(artifacts, settings) if job.cached is None)
+    return prepare(artifacts, settings).bytes_to_hash
 
 
-def _plan(artifacts: Sequence[Artifact], settings: BuildSettings) -> list[_Job]:
-    caches: dict[Path, Mapping[str, Any]] = {}
+def _plan(
+    artifacts: Sequence[Artifact],
+    settings: BuildSettings,
+    caches: Mapping[Path, Mapping[str, Any]],
+) -> list[_Job]:
     jobs = []
     stamps = _stamps([a.path for a in artifacts])
     chosen = _budgeted(artifacts, [s.size for s, _ in stamps], settings)
     for artifact, (stamp, cacheable) in zip(artifacts, stamps, strict=True):
         inputs = buildcache.inputs(artifact, settings, chosen.get(artifact.url))
-        if artifact.root not in caches:
-            caches[artifact.root] = buildcache.load(artifact.root)
         hit = buildcache.cached_torrent(
             caches[artifact.root].get(artifact.relpath), stamp, inputs, artifact
         )
@@ -200,7 +223,7 @@ def _check_artifact(path: Path) -> Stamp:
     return Stamp(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _check_writable(artifacts: Sequence[Artifact]) -> None:
+def _check_writable(artifacts: Sequence[Artifact], to_write: Sequence[Artifact]) -> None:
     for directory in sorted(
         {a.root for a in artifacts} | {a.torrent_path.parent for a in artifacts}
     ):
@@ -211,7 +234,8 @@ def _check_writable(artifacts: Sequence[Artifact]) -> None:
             raise ConfigError(f"{directory}: the output location is not a directory")
         if not os.access(existing, os.W_OK | os.X_OK):
             raise ConfigError(f"{existing}: the output directory is not writable")
-    for artifact in artifacts:
+    # A cached torrent was just read as a file: only the others can meet a directory.
+    for artifact in to_write:
         if artifact.torrent_path.is_dir():
             raise ConfigError(f"{artifact.torrent_path}: a directory is in the torrent's place")
 
@@ -229,19 +253,26 @@ def _write_torrent(path: Path, torrent: bytes) -> None:
         raise ArtifactError(str(path), f"cannot write the torrent: {e.strerror or e}") from e
 
 
-def _save_caches(jobs: Sequence[_Job], done: Sequence[Built]) -> None:
-    job_of = {job.artifact: job for job in jobs}
-    for root in sorted({built.artifact.root for built in done}):
-        old = buildcache.load(root)
-        entries = {k: v for k, v in old.items() if (root / f"{k}.torrent").exists()}
-        for built in done:
-            job = job_of[built.artifact]
-            if built.artifact.root != root:
-                continue
+def _save_caches(prepared: Prepared, done: Sequence[Built]) -> None:
+    # ``done`` is built in the order of the jobs, all of them or the first few.
+    by_root: dict[Path, list[tuple[_Job, Built]]] = {}
+    for job, built in zip(prepared.jobs, done, strict=False):
+        by_root.setdefault(built.artifact.root, []).append((job, built))
+    for root, built_here in sorted(by_root.items()):
+        old = prepared.caches.get(root, {})
+        entries = dict(old)
+        for job, built in built_here:
+            if built.reused and job.cacheable:
+                continue  # its entry is the one that vouched for it
             if job.cacheable:
                 entries[built.artifact.relpath] = buildcache.entry(
                     job.stamp, job.inputs, built.piece_size, built.torrent
                 )
             else:
                 entries.pop(built.artifact.relpath, None)
-        buildcache.save(root, entries)
+        # Entries of artifacts not built this time stay while their torrent does.
+        built_paths = {b.artifact.relpath for _, b in built_here}
+        for relpath in [k for k in old if k not in built_paths]:
+            if not (root / f"{relpath}.torrent").exists():
+                del entries[relpath]
+        buildcache.save(root, entries, old)

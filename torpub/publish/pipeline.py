@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from torpub.errors import ConfigError, QuotaExceeded, ZoneError, ZoneUnlisted
 from torpub.format.names import in_zone, names_for
@@ -48,10 +49,13 @@ def desired_records(built: Iterable[Built], settings: Settings) -> list[TorrentR
 
 def check_zone_holds(artifacts: Sequence[Artifact], zone: str) -> None:
     """Every artifact's host must be the zone or below it, before anything is built."""
-    for artifact in artifacts:
-        host = names_for(artifact.url).host
+    # The names' host, and so the answer, depends only on the URL's host: one
+    # check per host, not per artifact (a release has 100,000 URLs and one host).
+    one_per_host = {urlsplit(a.url).hostname: a.url for a in reversed(artifacts)}
+    for url in one_per_host.values():
+        host = names_for(url).host
         if not in_zone(host, zone):
-            raise ZoneError(f"host {host} of {artifact.url} is not inside zone {zone}")
+            raise ZoneError(f"host {host} of {url} is not inside zone {zone}")
 
 
 def read_zone(provider: Provider) -> Sequence[Record] | None:

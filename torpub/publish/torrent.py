@@ -9,15 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import cast
 from urllib.parse import urlsplit
 
-import torf
-
-from torpub.errors import ArtifactError, BudgetError, ConfigError
+from torpub.errors import BudgetError, ConfigError
 from torpub.format.names import names_for
 from torpub.format.records import DEFAULT_CHUNK_SIZE, chunk_count
+from torpub.publish import metainfo
 from torpub.publish.hashing import DIGEST_SIZE
 
 MIN_PIECE_SIZE = 16 << 10
@@ -95,26 +92,16 @@ def torrent_bytes(
     settings: BuildSettings,
 ) -> bytes:
     """The .torrent for one file whose piece hashes are known."""
-    torrent = torf.Torrent(
-        name=name,
+    return metainfo.encode(
+        name,
+        length,
+        piece_size,
+        pieces,
         webseeds=urls,
-        # torf writes private=False as 'private: 0', which changes the info-hash
-        # for nothing; mktorrent and most clients omit the key instead.
-        private=True if settings.private else None,
-        # A tz-aware date: torf's int handling goes through local time.
-        creation_date=_utc(settings.creation_date),
-        created_by=None,  # torf's default names its version: not deterministic across upgrades
-        piece_size_max=MAX_PIECE_SIZE,
+        trackers=settings.trackers,
+        private=settings.private,
+        creation_date=settings.creation_date,
     )
-    # torf's stub says Iterable[str]; at run time it takes tiers (lists of URLs).
-    torrent.trackers = cast("Iterable[str]", [list(tier) for tier in settings.trackers])
-    torrent.metainfo["info"]["length"] = length
-    torrent.piece_size = piece_size
-    torrent.metainfo["info"]["pieces"] = pieces
-    try:
-        return torrent.dump(validate=True)
-    except torf.TorfError as e:
-        raise ArtifactError(name, f"torf refused the torrent: {e}") from e
 
 
 def torrent_length(
@@ -172,7 +159,7 @@ def _candidate_piece_sizes(length: int, fixed: int | None) -> Iterable[int]:
     if fixed is not None:
         yield fixed
         return
-    piece_size = torf.Torrent.calculate_piece_size(length)
+    piece_size = metainfo.auto_piece_size(length)
     while piece_size <= MAX_PIECE_SIZE:
         yield piece_size
         if piece_size >= length:
@@ -199,7 +186,3 @@ def _mib(size: int) -> str:
 
 def _valid_piece_size(size: int) -> bool:
     return MIN_PIECE_SIZE <= size <= MAX_PIECE_SIZE and size & (size - 1) == 0
-
-
-def _utc(epoch: int | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

@@ -79,11 +79,13 @@ class _IndexedManager(dns.zonefile.RRSetsReaderManager):
 # A line exactly as torpub writes it: a lowercase absolute name of LDH and
 # underscore labels, a TTL, IN TXT, and strings of printable ASCII with \DDD
 # escapes for the rest; anything else takes dnspython's path.
+# Runs of plain characters are taken whole (possessive ``++``): matching them one
+# alternative per character made this regex a third of a 100,000-artifact sync.
 _OWN_LINE = re.compile(
     r"([a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*\.) ([0-9]{1,10}) IN TXT "
-    r'("(?:[ !#-\[\]-~]|\\[0-9]{3}|\\["\\])*"(?: "(?:[ !#-\[\]-~]|\\[0-9]{3}|\\["\\])*")*)'
+    r'("(?:[ !#-\[\]-~]++|\\[0-9]{3}|\\["\\])*+"(?: "(?:[ !#-\[\]-~]++|\\[0-9]{3}|\\["\\])*+")*+)'
 )
-_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_STRING = re.compile(r'"((?:[^"\\]++|\\.)*+)"')
 _MAX_NAME = 254  # characters of an absolute name whose wire form fits 255 octets
 _MAX_TTL = 2**31 - 1  # RFC 2181 §8; dnspython takes up to 2**32 - 1
 
