@@ -188,6 +188,26 @@ def test_a_get_gives_back_until_ctrl_c_which_keeps_the_file(
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["artifact.bin"]
 
 
+def test_a_get_alone_in_the_swarm_stops_seeding_when_idle(
+    tmp_path: Path,
+    opentracker: StartTracker,
+    named: StartNamed,
+    zone_file: Path,
+    torpub_process: StartTorpub,
+) -> None:
+    """Nobody left to give to: seeding ends by itself after --seed-idle seconds."""
+    release = make_release(tmp_path, ("artifact.bin",), (opentracker, free_port()))
+    release = published(release, named, zone_file)
+    seeder = torpub_process(*release.seed("--json"))
+    release.announced("artifact.bin")
+    first = torpub_process(*release.get("artifact.bin", tmp_path / "a", "--seed-idle", "2"))
+    first.wait_for("or 2 s without a peer", timeout=60)
+    stop(seeder)
+
+    assert first.finish(60) == EXIT_OK, first.err()
+    assert sha256(tmp_path / "a" / "artifact.bin") == sha256(release.tree / "artifact.bin")
+
+
 def test_get_no_seed_uploads_nothing_after_finishing(
     tmp_path: Path,
     opentracker: StartTracker,
