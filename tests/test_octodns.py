@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import backend_sync
@@ -198,6 +201,24 @@ def test_a_missing_secret_names_the_variable_only(
     monkeypatch.delenv(SECRET_VARIABLE)
     with pytest.raises(ProviderError, match=SECRET_VARIABLE):
         provider(config)
+
+
+def test_a_missing_secret_from_the_command_is_one_line_without_a_traceback(
+    octo: tuple[UpdateServer, Path], tmp_path: Path
+) -> None:
+    # A real process: octoDNS logs a traceback before it raises, and only a process
+    # without pytest's log capture shows whether it reaches the terminal.
+    _server, config = octo
+    (tmp_path / "a.bin").write_bytes(b"a")
+    env = {k: v for k, v in os.environ.items() if k != SECRET_VARIABLE}
+    done = subprocess.run(
+        [sys.executable, "-m", "torpub", "sync", "a.bin", "-u", "https://example.com/",
+         "-p", "octodns", "--octodns-config", str(config), "--dry-run"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and SECRET_VARIABLE in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_target_and_zone_selection(octo: tuple[UpdateServer, Path], tmp_path: Path) -> None:

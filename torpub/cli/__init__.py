@@ -98,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a third of this process's start-up); with other arguments click decides.
         print(_VERSION)
         return EXIT_OK
+    _quiet_libraries()
     try:
         result = _command(args).main(args=args, prog_name="torpub", standalone_mode=False)
     except TorpubError as e:
@@ -133,6 +134,17 @@ def _command(args: Sequence[str]) -> Any:
             targetflags.add_flags(command.commands[sub], provider.declared_options(name))
     coercion.install(command)
     return command
+
+
+def _quiet_libraries() -> None:
+    """Keep libraries' log records off the terminal. With no handler configured,
+    Python's last-resort handler prints warnings with their tracebacks (octoDNS logs
+    one before raising the error torpub then reports in its one line)."""
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
 
 
 def _stderr() -> Console:
