@@ -100,7 +100,11 @@ def _link_problem(got: Fetched, url: str) -> str:
     for target, params in _LINK.findall(",".join(got.headers.get_list("link"))):
         rels = [m.group(1) or m.group(2) for m in _REL.finditer(params)]
         if any("describedby" in r.lower().split() for r in rels):
-            if urlsplit(urljoin(url, target.strip())).path == want:
+            try:
+                path = urlsplit(urljoin(url, target.strip())).path
+            except ValueError:  # the header is the server's: "http://[" is no URL
+                return "Link rel=describedby is not a URL"
+            if path == want:
                 return ""
             return "Link rel=describedby points elsewhere than the torrent"
     return "no Link: rel=describedby header"
