@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torpub.check.dnscheck import ServerRead, nameserver_text
+from torpub.check.dnscheck import ServerRead
 from torpub.check.report import DnsResult, DnsServerResult
 from torpub.format.records import UDP_ANSWER_LIMIT
 
@@ -67,7 +67,7 @@ def server_result(
         if signed is False:
             problems.append("answers come without RRSIG records")
     return DnsServerResult(
-        server=nameserver_text(read.server),
+        server=str(read.server),
         kind=read.kind,
         ok=not problems,
         reason="; ".join(problems),
