@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from torpub.check.pieces import Pieces
-from torpub.check.report import OriginResult
+from torpub.check.report import OriginResult, reason_of
 from torpub.check.web import IDENTITY, Fetched, HostGates, Unreachable, fetch
 from torpub.errors import RecordError
 from torpub.format import bencode
@@ -73,7 +73,7 @@ async def check_origin(
         lambda f: _torrent_problem(f, torrent),
     )
     ranges = _judge(problems, "a Range request", ranged, lambda f: _range_problem(f, pieces))
-    return OriginResult(url, not problems, "; ".join(problems), link, accept, coding, ranges)
+    return OriginResult(url, not problems, reason_of(problems), link, accept, coding, ranges)
 
 
 def _judge(
