@@ -35,6 +35,7 @@ from torpub.check.render import to_text
 from torpub.check.report import Report, UrlReport
 from torpub.cli import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from torpub.client.resolve import Nameserver
+from torpub.format import bencode
 from torpub.format.bencode import info_hash
 from torpub.format.names import names_for
 from torpub.format.records import Encoding, TorrentRecords, encode
@@ -416,6 +417,43 @@ def test_origins_that_stopped_negotiating_are_reported(
         False,
     )
     assert second.reason == "a Range request: answers other bytes than the file's first piece"
+
+
+def test_a_link_header_that_is_no_url_is_a_finding(
+    tmp_path: Path, zone_file: Path, named: StartNamed, nginx: StartNginx
+) -> None:
+    # A nested location: its add_header replaces the plain server's good Link.
+    link = f"""location = /{NAME} {{ add_header Link '<http://[bad/>; rel="describedby"'; }}"""
+    release = make_release(
+        tmp_path, nginx, {}, origin_server=lambda root: nginx(root, directives=link)
+    )
+    publish_zone(zone_file, [records(release)], ZONE)
+
+    report = check_one(named(ZONE, zone_file), Expected(release.url, release.torrent))
+
+    (url,) = report.urls
+    assert url.origin.link is False
+    assert "a plain GET: Link rel=describedby is not a URL" in url.origin.reason
+
+
+def test_web_seeds_that_are_no_urls_are_dead_not_a_crash(
+    tmp_path: Path, zone_file: Path, named: StartNamed, nginx: StartNginx
+) -> None:
+    """The url-list comes from the torrent: whatever it holds is a finding."""
+    release = make_release(tmp_path, nginx, {"healthy": nginx})
+    meta = bencode.decode(release.torrent)
+    hostile = ["http://[bad/", "http://[::1/x", "http://\x00/"]
+    meta[b"url-list"] = [*meta[b"url-list"], *(h.encode() for h in hostile)]
+    torrent = bencode.encode(meta)
+    publish_zone(zone_file, [records(release)], ZONE)
+
+    report = check_one(named(ZONE, zone_file), Expected(release.url, torrent))
+
+    (url,) = report.urls
+    good, bad = url.web_seeds[: -len(hostile)], url.web_seeds[-len(hostile) :]
+    assert good and all(s.ok for s in good)
+    assert [s.url for s in bad] == hostile
+    assert all(not s.ok and s.reason.startswith("dead: not a URL (") for s in bad)
 
 
 def torrent_for(tree: Path, base_url: str) -> bytes:

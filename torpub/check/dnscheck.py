@@ -10,7 +10,6 @@ So this module sends one plain query per name, and leaves the checks of the form
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import dns.asyncquery
@@ -23,7 +22,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from torpub.check.report import ServerKind
-from torpub.client.resolve import Nameserver
+from torpub.client.resolve import Nameserver, only_value
 from torpub.errors import RecordError
 from torpub.format import bencode, records
 from torpub.format.names import TorrentNames
@@ -91,12 +90,14 @@ async def read_from(
         head_answer = await ask(names.head_name)
         if head_answer is None:
             raise RecordError("nothing is published (no TXT record at the head name)")
-        head = Head.from_text(_only_value(head_answer, "head"))
+        head = Head.from_text(only_value(head_answer.strings, "head"))
         limits.check(head)
         chunk_names = [names.chunk_name(head.chunk_id, i) for i in range(head.n)]
         answers = await asyncio.gather(*(ask(name) for name in chunk_names))
         found = [a for a in answers if a is not None]
-        pieces = {i: _only_value(a, f"chunk {i}") for i, a in enumerate(answers) if a is not None}
+        pieces = {
+            i: only_value(a.strings, f"chunk {i}") for i, a in enumerate(answers) if a is not None
+        }
         payload = records.decode(head, pieces, names)
     except (RecordError, _NoAnswer) as e:
         return ServerRead(server, kind, None, str(e), head_answer, tuple(found), serial)
@@ -223,17 +224,3 @@ def _parse(query: dns.message.Message, wire: bytes, name: str) -> dns.message.Me
     if not query.is_response(response):
         raise _NoAnswer(f"an answer to another question than {name}")
     return response
-
-
-def _only_value(answer: Answer, what: str) -> str:
-    if len(answer.strings) != 1:
-        raise RecordError(f"the {what} has {len(answer.strings)} TXT records, not one")
-    return b"".join(answer.strings[0]).decode("utf-8", "replace")
-
-
-def nameserver_text(server: Nameserver) -> str:
-    return str(server)
-
-
-def server_list(servers: Sequence[Nameserver]) -> str:
-    return ", ".join(nameserver_text(s) for s in servers)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torpub.check.dnscheck import ServerRead, nameserver_text
-from torpub.check.report import DnsResult, DnsServerResult
+from torpub.check.dnscheck import ServerRead
+from torpub.check.report import DnsResult, DnsServerResult, reason_of
 from torpub.format.records import UDP_ANSWER_LIMIT
 
 
@@ -28,7 +28,7 @@ def dns_result(
     if not reads:
         found.append("no DNS server to ask")
     found += [f"{s.kind} {s.server}: {s.reason}" for s in servers if not s.ok]
-    return DnsResult(not found, "; ".join(found), servers)
+    return DnsResult(not found, reason_of(found), servers)
 
 
 def server_result(
@@ -67,10 +67,10 @@ def server_result(
         if signed is False:
             problems.append("answers come without RRSIG records")
     return DnsServerResult(
-        server=nameserver_text(read.server),
+        server=str(read.server),
         kind=read.kind,
         ok=not problems,
-        reason="; ".join(problems),
+        reason=reason_of(problems),
         info_hash=read.info_hash,
         queries=len(answers) + (1 if read.head is None else 0),
         largest_answer=largest,

@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from torpub.check.pieces import Pieces
-from torpub.check.report import OriginResult
+from torpub.check.report import OriginResult, reason_of
 from torpub.check.web import IDENTITY, Fetched, HostGates, Unreachable, fetch
 from torpub.errors import RecordError
 from torpub.format import bencode
@@ -73,7 +73,7 @@ async def check_origin(
         lambda f: _torrent_problem(f, torrent),
     )
     ranges = _judge(problems, "a Range request", ranged, lambda f: _range_problem(f, pieces))
-    return OriginResult(url, not problems, "; ".join(problems), link, accept, coding, ranges)
+    return OriginResult(url, not problems, reason_of(problems), link, accept, coding, ranges)
 
 
 def _judge(
@@ -100,7 +100,11 @@ def _link_problem(got: Fetched, url: str) -> str:
     for target, params in _LINK.findall(",".join(got.headers.get_list("link"))):
         rels = [m.group(1) or m.group(2) for m in _REL.finditer(params)]
         if any("describedby" in r.lower().split() for r in rels):
-            if urlsplit(urljoin(url, target.strip())).path == want:
+            try:
+                path = urlsplit(urljoin(url, target.strip())).path
+            except ValueError:  # the header is the server's: "http://[" is no URL
+                return "Link rel=describedby is not a URL"
+            if path == want:
                 return ""
             return "Link rel=describedby points elsewhere than the torrent"
     return "no Link: rel=describedby header"

@@ -16,6 +16,7 @@ ServerKind = Literal["resolver", "authoritative"]
 
 
 def reason_of(problems: Sequence[str]) -> str:
+    """A part's ``reason``: every problem found, in order (empty when none)."""
     return "; ".join(problems)
 
 

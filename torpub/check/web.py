@@ -55,8 +55,13 @@ async def fetch(
     headers: Mapping[str, str] | None = None,
     limit: int = 0,
 ) -> Fetched:
-    """The status, headers and first ``limit`` (+1) octets of the body."""
-    async with gates.gate(url):
+    """The status, headers and first ``limit`` (+1) octets of the body. A URL that
+    cannot be asked (a web seed's comes from the torrent) is Unreachable too."""
+    try:
+        gate = gates.gate(url)
+    except ValueError as e:
+        raise Unreachable(f"not a URL ({e})") from e
+    async with gate:
         try:
             async with client.stream(method, url, headers=headers) as response:
                 body = bytearray()
@@ -73,6 +78,8 @@ async def fetch(
                 )
         except httpx.TimeoutException as e:
             raise Unreachable("timed out") from e
+        except httpx.InvalidURL as e:
+            raise Unreachable(f"not a URL ({e})") from e
         except httpx.HTTPError as e:
             raise Unreachable(str(e) or type(e).__name__) from e
 

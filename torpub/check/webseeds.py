@@ -15,7 +15,7 @@ from typing import Literal
 import httpx
 
 from torpub.check.pieces import Pieces
-from torpub.check.report import WebSeedResult
+from torpub.check.report import WebSeedResult, reason_of
 from torpub.check.web import IDENTITY, HostGates, Unreachable, content_length, fetch
 
 Outcome = Literal["ok", "other-bytes", "short", "whole-file", "status", "dead"]
@@ -56,7 +56,7 @@ async def check_seed(
     bad = tuple(p.index for p in checked if p.outcome != "ok")
     ranges = not any(p.outcome == "whole-file" for p in checked)
     return WebSeedResult(
-        url, not problems, "; ".join(problems), head.status, length, ranges, indices, bad
+        url, not problems, reason_of(problems), head.status, length, ranges, indices, bad
     )
 
 

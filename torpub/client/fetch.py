@@ -128,7 +128,7 @@ def _take_answer(
         raise DownloadError(
             url, "HTTP 416: the partial download does not fit; removed it, run again"
         )
-    if response.status_code >= 400 or response.status_code not in (200, 206):
+    if response.status_code not in (200, 206):
         # A 3xx left here was not followed (no Location): its body is not the file.
         raise DownloadError(url, f"HTTP {response.status_code} {response.reason_phrase}")
     if _is_torrent(response):

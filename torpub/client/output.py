@@ -21,9 +21,8 @@ from torpub.format.filename import unsafe_reason
 
 def name_from_url(url: str) -> str:
     """The file name ``url`` downloads to: its last path segment, percent-decoded."""
-    name = unquote(PurePosixPath(urlsplit(url).path).name, errors="surrogateescape")
-    if urlsplit(url).path.endswith("/"):
-        name = ""
+    path = urlsplit(url).path
+    name = "" if path.endswith("/") else unquote(PurePosixPath(path).name, errors="surrogateescape")
     reason = unsafe_reason(name)
     if reason is not None:
         raise DownloadError(url, f"the URL names no file to write ({name!r}: {reason})")

@@ -129,7 +129,7 @@ async def _fetch(url: str, names: TorrentNames, asker: _Asker, options: ResolveO
     head_txt = await asker.txt(names.head_name)
     if head_txt is None:
         raise NotPublished(url)
-    head = Head.from_text(_only_value(head_txt, "head"))
+    head = Head.from_text(only_value(head_txt.strings, "head"))
     options.limits.check(head)
     if options.require_dnssec and not head_txt.validated:
         raise NotValidated(url)
@@ -140,7 +140,7 @@ async def _fetch(url: str, names: TorrentNames, asker: _Asker, options: ResolveO
         validated = head_txt.validated and all(c.validated for c in chunks.values())
         if options.require_dnssec and not validated:
             raise NotValidated(url)
-        pieces = {i: _only_value(a, f"chunk {i}") for i, a in chunks.items()}
+        pieces = {i: only_value(a.strings, f"chunk {i}") for i, a in chunks.items()}
         payload = records.decode(head, pieces, names)
     except ChecksumMismatch as e:
         # Say how long to wait: the head's TTL, after which a fresh head names fresh chunks.
@@ -261,10 +261,11 @@ class _Budget:
             raise ChecksumMismatch("length (the chunks hold more than the head announces)")
 
 
-def _only_value(answer: TxtAnswer, what: str) -> str:
-    if len(answer.strings) != 1:
-        raise RecordError(f"the {what} has {len(answer.strings)} TXT records, not one")
-    return b"".join(answer.strings[0]).decode("utf-8", "replace")
+def only_value(strings: tuple[tuple[bytes, ...], ...], what: str) -> str:
+    """The one TXT record at a head or chunk name (its strings joined), as text."""
+    if len(strings) != 1:
+        raise RecordError(f"the {what} has {len(strings)} TXT records, not one")
+    return b"".join(strings[0]).decode("utf-8", "replace")
 
 
 def nameservers(texts: Sequence[str]) -> tuple[Nameserver, ...]:
