@@ -120,6 +120,15 @@ def test_wsgi_aborts_a_file_that_shrank(tree: Tree) -> None:
         next(body)
 
 
+def test_wsgi_closes_the_file_of_a_body_never_read(tree: Tree) -> None:
+    app = wsgi.TorrentMiddleware(tree.root, mount="/pub/")
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/pub/artifact.bin"}
+    body = app(environ, lambda status, headers, exc_info=None: lambda data: None)
+    opened = body._file  # type: ignore[attr-defined]
+    body.close()  # type: ignore[attr-defined]  # what a server does when the client left
+    assert opened.closed
+
+
 @pytest.mark.parametrize("origin", ["https://www.example.com/", "HTTPS://X.EXAMPLE", "null", "a b"])
 def test_cors_origin_must_be_an_origin(
     tmp_path: Path, origin: str, capsys: pytest.CaptureFixture[str]
