@@ -116,6 +116,7 @@ def from_yaml(text: str, zone: str) -> tuple[Record, ...]:
 
 
 def escape(value: str) -> str:
+    """TXT text as octoDNS holds it, in its zone YAML and its records: ``;`` escaped."""
     return value.replace(";", "\\;")
 
 
