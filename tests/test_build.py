@@ -463,6 +463,26 @@ def test_a_changed_artifact_or_output_is_hashed_again(
     assert build([artifact], SETTINGS)[0].reused  # and the cache holds it once more
 
 
+def test_a_fifo_in_the_caches_place_means_hashing_again_not_waiting(tmp_path: Path) -> None:
+    iso = make(tmp_path / "x.iso", 50_000)
+    os.mkfifo(tmp_path / CACHE_NAME)  # reading it would wait for a writer forever
+    code = (
+        "import sys; from pathlib import Path;"
+        "from torpub.publish.build import BuildSettings, build, scan;"
+        "s = BuildSettings(sys.argv[2]);"
+        "print(sum(not b.reused for b in build(scan([Path(sys.argv[1])], s), s)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(iso), BASE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.split() == ["1"]
+    assert (tmp_path / CACHE_NAME).is_file()
+
+
 def test_a_file_written_just_now_is_cached_after_a_tick(tmp_path: Path) -> None:
     iso = tmp_path / "x.iso"
     iso.write_bytes(b"fresh")  # nanosecond mtime: the build waits out one clock tick

@@ -151,11 +151,25 @@ def test_re_exporting_keeps_the_previous_chunk_set(artifacts: Path, tmp_path: Pa
     assert not any(r.name.endswith(gone) for r in octodns_yaml.from_yaml(path.read_text(), ZONE))
 
 
-def test_export_to_a_foreign_file_is_refused(artifacts: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        "---\nwww:\n  type: A\n  value: 192.0.2.1\n",
+        "---\n'www':\n  ttl: soon\n",
+        "---\n'www':\n  ttl: 99999999999999999999\n",
+        "---\n'www':\n  ttl: " + "9" * 5000 + "\n",
+        "---\n'a..b':\n  ttl: 60\n",
+        "---\n'" + "a" * 64 + "':\n  ttl: 60\n",
+    ],
+)
+def test_export_to_a_foreign_file_is_refused(
+    artifacts: Path, tmp_path: Path, foreign: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "example.com.yaml"
-    path.write_text("---\nwww:\n  type: A\n  value: 192.0.2.1\n")
+    path.write_text(foreign)
     assert export(tmp_path, "--zone", "example.com", "--to", str(path), str(artifacts)) == 1
-    assert "www" in path.read_text()
+    assert "torpub export only rewrites files it wrote" in capsys.readouterr().err
+    assert path.read_text() == foreign
 
 
 # --- octoDNS reads it, and plans exactly torpub's records against named ------------

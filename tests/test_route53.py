@@ -39,7 +39,7 @@ from torpub.testing.conformance import ENCODING, OWNER, desired, resolve, torren
 from torpub_providers.route53.batches import MAX_BATCH_CHARS, MAX_BATCH_RECORDS, Limits
 from torpub_providers.route53.client import Backoff
 from torpub_providers.route53.provider import Route53Provider
-from torpub_providers.route53.txt import parse_txt_value, txt_value
+from torpub_providers.route53.txt import name_text, parse_txt_value, txt_value
 
 __all__ = ["aws", "moto_server", "route53"]
 NS = "{https://route53.amazonaws.com/doc/2013-04-01/}"
@@ -95,6 +95,24 @@ def test_txt_values_round_trip_in_route53s_escaping() -> None:
     assert value.startswith('"a\\"b\\\\c\\303\\251')
     assert all(len(s) <= 255 for s in parse_txt_value(value))
     assert b"".join(parse_txt_value(value)).decode() == record.value
+
+
+@pytest.mark.parametrize(
+    ("listed", "name"),
+    [
+        ("\\052._torrent.example.com.", "*._torrent.example.com."),
+        ("A\\303\\251._torrent.example.com.", "aé._torrent.example.com."),
+        # Not octal escapes: an endpoint's odd text stays text, never a traceback.
+        ("a\\999._torrent.example.com.", "a\\999._torrent.example.com."),
+        (
+            "a\\\u0661\u0662\u0663._torrent.example.com.",
+            "a\\\u0661\u0662\u0663._torrent.example.com.",
+        ),
+        ("a\\", "a\\"),
+    ],
+)
+def test_listed_names_read_only_octal_escapes(listed: str, name: str) -> None:
+    assert name_text(listed) == name
 
 
 def test_the_zone_is_found_by_name_and_an_ambiguous_name_is_refused(

@@ -37,6 +37,8 @@ from torpub.provider import (
     check_plan_zone,
     zone_name,
 )
+from torpub.publish.octodns_yaml import escape as to_octodns_value
+from torpub.publish.octodns_yaml import unescape as from_octodns_value
 from torpub.publish.plan import Action, Change, Plan
 from torpub.redaction import reason
 
@@ -193,15 +195,6 @@ def octodns_record(zone: Any, name: str, records: Iterable[Record]) -> Any:
     values = [to_octodns_value(r.value) for r in held]
     data = {"type": TXT, "ttl": held[0].ttl, "values": values}
     return OctoRecord.new(zone, zone.hostname_from_fqdn(name), data, lenient=True)
-
-
-def to_octodns_value(value: str) -> str:
-    """octoDNS holds TXT text with ``;`` escaped, as in its zone YAML."""
-    return value.replace(";", "\\;")
-
-
-def from_octodns_value(value: str) -> str:
-    return value.replace("\\;", ";")
 
 
 def torrent_txt(records: Iterable[Any]) -> dict[str, set[Record]]:

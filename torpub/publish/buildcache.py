@@ -89,7 +89,7 @@ def cached_torrent(
 def load(root: Path) -> Mapping[str, Any]:
     # Anything unreadable or unexpected only means everything is hashed again.
     try:
-        data = json.loads((root / CACHE_NAME).read_bytes())
+        data = json.loads(read_regular(root / CACHE_NAME))  # a FIFO there would hang a read
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:

@@ -12,17 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import dns.exception
 import dns.name
 
 from torpub.errors import PlanError, ZoneError
 from torpub.format.names import canonical_name
-from torpub.format.records import Record
+from torpub.format.records import MAX_TTL, Record, valid_ttl
 
 HEADER = "# Written by torpub export; torpub rewrites this file, do not edit it by hand.\n---\n"
 _KEY = re.compile(r"^'((?:[^']|'')*)':$")
 _FIELD = re.compile(r"^  (ttl|type|value|values):(?: (.*))?$")
 _ITEM = re.compile(r"^  - (.*)$")
 _DIGITS = re.compile(r"(\d+)")
+_TTL = re.compile(r"[0-9]{1,10}")
 
 
 def relative_name(name: str, zone: str) -> str:
@@ -36,7 +38,10 @@ def relative_name(name: str, zone: str) -> str:
 
 def absolute_name(relative: str, zone: str) -> str:
     origin = dns.name.from_text(zone)
-    return canonical_name(dns.name.from_text(relative, origin) if relative else origin)
+    try:
+        return canonical_name(dns.name.from_text(relative, origin) if relative else origin)
+    except dns.exception.DNSException as e:  # a name read back from the file
+        raise ZoneError(f"{relative!r} is not a DNS name: {e}") from e
 
 
 def natural_key(text: str) -> tuple[str | int, ...]:
@@ -99,7 +104,7 @@ def from_yaml(text: str, zone: str) -> tuple[Record, ...]:
         if key:
             name, ttl = absolute_name(key.group(1).replace("''", "'"), zone), None
         elif field and name is not None and field.group(1) == "ttl":
-            ttl = int(field.group(2) or "0")
+            ttl = _ttl(field.group(2) or "", number)
         elif field and (field.group(1), field.group(2)) in (("type", "TXT"), ("values", None)):
             pass
         elif name is not None and ttl is not None and (field or item):
@@ -111,6 +116,7 @@ def from_yaml(text: str, zone: str) -> tuple[Record, ...]:
 
 
 def escape(value: str) -> str:
+    """TXT text as octoDNS holds it, in its zone YAML and its records: ``;`` escaped."""
     return value.replace(";", "\\;")
 
 
@@ -121,6 +127,12 @@ def unescape(value: str) -> str:
 def _quote(text: str) -> str:
     """A single-quoted YAML scalar: backslashes stay literal, ``'`` doubles."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def _ttl(text: str, number: int) -> int:
+    if not _TTL.fullmatch(text) or not valid_ttl(int(text)):
+        raise ZoneError(f"line {number}: the TTL {text[:20]!r} is not from 0 to {MAX_TTL}")
+    return int(text)
 
 
 def _unquote(text: str, number: int) -> str:

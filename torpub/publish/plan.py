@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from torpub.errors import OwnershipConflict, PlanError, RecordError, SafetyThreshold, StalePlan
-from torpub.format.names import ParsedName, parse_name
+from torpub.format.names import LABEL, ParsedName, parse_name
 from torpub.format.records import UDP_ANSWER_LIMIT, Head, Record, TorrentRecords
 
 SAFETY_LIMIT = 0.30
@@ -270,7 +270,7 @@ def _group(existing: Iterable[Record]) -> dict[str, _Key]:
 
 
 def _head_name(parsed: ParsedName) -> str:
-    return f"{parsed.key}._torrent.{parsed.host}."
+    return f"{parsed.key}.{LABEL}.{parsed.host}."
 
 
 def _sorted_chunks(records: Iterable[Record]) -> list[Record]:

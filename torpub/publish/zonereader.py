@@ -32,7 +32,7 @@ import dns.zonefile
 from torpub.errors import RecordError, ZoneError
 from torpub.format import txt
 from torpub.format.names import canonical_name
-from torpub.format.records import Record
+from torpub.format.records import MAX_TTL, Record
 
 _Key = tuple[dns.rdatatype.RdataType, dns.rdatatype.RdataType]
 
@@ -87,7 +87,6 @@ _OWN_LINE = re.compile(
 )
 _STRING = re.compile(r'"((?:[^"\\]++|\\.)*+)"')
 _MAX_NAME = 254  # characters of an absolute name whose wire form fits 255 octets
-_MAX_TTL = 2**31 - 1  # RFC 2181 §8; dnspython takes up to 2**32 - 1
 
 
 class _NotOwn(Exception):
@@ -116,7 +115,7 @@ def _own_records(body: str, origin: str) -> list[Record]:
             continue
         name, ttl_text, strings = match.groups()
         ttl = int(ttl_text)
-        if len(name) > _MAX_NAME or ttl > _MAX_TTL:
+        if len(name) > _MAX_NAME or ttl > MAX_TTL:  # dnspython takes up to 2**32 - 1, DNS 2**31 - 1
             raise _NotOwn
         if name != zone and not name.endswith(suffix):
             raise _NotOwn  # dnspython, comparing names as DNS does, says where it is

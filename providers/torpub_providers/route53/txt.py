@@ -3,6 +3,8 @@ quoted and escaped, unusual octets in names written as ``\\ooo``."""
 
 from __future__ import annotations
 
+import re
+
 from torpub.errors import ProviderError, RecordError
 from torpub.format import txt
 from torpub.format.records import Record
@@ -11,6 +13,9 @@ from torpub_providers.route53.client import NAME
 MAX_VALUE_CHARS = 4000  # one TXT value as sent: its strings quoted and escaped
 # The longest torpub value whose quoted form stays within MAX_VALUE_CHARS.
 MAX_VALUE_LENGTH = 3950
+# Three octal digits, ASCII only: a listed name is the endpoint's text, and
+# isdigit() would take '9' and other scripts' digits, which int(…, 8) refuses.
+_OCTAL = re.compile(r"[0-7]{3}")
 
 
 def txt_value(record: Record) -> str:
@@ -34,7 +39,7 @@ def name_text(name: str) -> str:
     out = bytearray()
     i = 0
     while i < len(name):
-        if name[i] == "\\" and name[i + 1 : i + 4].isdigit():
+        if name[i] == "\\" and _OCTAL.fullmatch(name, i + 1, i + 4):
             out.append(int(name[i + 1 : i + 4], 8) & 0xFF)
             i += 4
         else:
