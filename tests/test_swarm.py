@@ -3,7 +3,6 @@ real tracker (opentracker), named serving the zone, the origin dead, no mirror."
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import signal
@@ -22,7 +21,7 @@ from swarm_servers import (
     seeders,
     torpub_process,
 )
-from test_get import publish_info_hash_only
+from test_get import publish_info_hash_only, sha256
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.client import download
@@ -41,10 +40,6 @@ __all__ = ["opentracker", "torpub_process"]  # fixtures, imported for pytest
 SIZE = 3 << 20
 LOOPBACK = ["--listen", "127.0.0.1:0"]
 GET_LOOPBACK = [*LOOPBACK, "--no-discovery", "--timeout", "2", "--stall-timeout", "30"]
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
