@@ -5,7 +5,6 @@ nginx mirror as the web seed."""
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 import shutil
@@ -19,6 +18,7 @@ import pytest
 from browser_servers import TORPUB, StartMirror, Visit, cors_mirror, require_bundle, visit
 from client_servers import LOCAL_HOST, LOCAL_ZONE, StartNginx, closed_port, nginx
 from doh_servers import StartDnsdist, dnsdist
+from test_get import sha256
 
 if TYPE_CHECKING:
     from conftest import StartNamed
@@ -35,10 +35,6 @@ PAGE = """<!doctype html>
 <p><a id="download" data-torpub href="{url}">{name}</a> (3 MiB)</p>
 </body></html>
 """
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def artifact(tmp_path: Path) -> Path:

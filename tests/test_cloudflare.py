@@ -12,7 +12,7 @@ import httpx
 import pytest
 from cloudflare_api import CloudflareServer
 from harness_cloudflare import TOKEN, CloudflareHarness, cf, cloudflare, cloudflare_server
-from test_route53 import ZoneServer
+from test_route53 import ZoneServer, three_artifacts
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.errors import ConfigError, ProviderError, QuotaExceeded, ZoneError
@@ -193,17 +193,9 @@ def test_the_token_never_appears_in_errors(cloudflare: CloudflareHarness) -> Non
     assert failed.value.__cause__ is None  # the SDK's error, with its request, is not chained
 
 
-def _release(tmp_path: Path) -> Path:
-    root = tmp_path / "release"
-    root.mkdir()
-    for i in range(3):
-        (root / f"app-{i}.tar.gz").write_bytes(bytes([i]) * 50_000)
-    return root
-
-
 def _args(tmp_path: Path, *extra: str) -> list[str]:
     return [
-        "sync", str(_release(tmp_path)), "--base-url", "https://dl.example.com/pub/",
+        "sync", str(three_artifacts(tmp_path)), "--base-url", "https://dl.example.com/pub/",
         "--out", str(tmp_path / "torrents"), "--provider", "cloudflare", "--zone", "example.com",
         *extra,
     ]  # fmt: skip

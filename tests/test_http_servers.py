@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import httpx
 import libtorrent as lt  # type: ignore[import-untyped]
 import pytest
-from http_servers import KINDS, HttpServer, Tree, http_server, make_tree, part_of
+from http_servers import HttpServer, Tree, http_server, make_tree, part_of
 from processes import wait_until
 
 from torpub.cli import main
@@ -24,7 +24,6 @@ __all__ = ["http_server"]  # the fixture, imported for pytest
 
 FILE, TORRENT, TORRENT_URL = "file", "torrent", "torrent URL"
 PART, MISSING = "part of the file", "404"
-SERVERS = frozenset(KINDS)
 WEB_SEED_TIMEOUT = 60.0
 
 

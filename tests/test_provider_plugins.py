@@ -22,7 +22,8 @@ EXAMPLE = REPO / "examples" / "torpub-hello-provider"
 BUILT_IN = {"bind", "route53", "cloudflare"}
 
 
-def _release(tmp_path: Path) -> Path:
+def two_artifacts(tmp_path: Path) -> Path:
+    """``tmp_path/release``: two small artifacts (80,000 bytes) to sync."""
     root = tmp_path / "release"
     root.mkdir()
     for i in range(2):
@@ -32,7 +33,7 @@ def _release(tmp_path: Path) -> Path:
 
 def _sync(tmp_path: Path, *target: str) -> list[str]:
     return [
-        "sync", str(_release(tmp_path)), "--base-url", "https://dl.example.com/pub/",
+        "sync", str(two_artifacts(tmp_path)), "--base-url", "https://dl.example.com/pub/",
         "--out", str(tmp_path / "torrents"), *target,
     ]  # fmt: skip
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from harness_route53 import Route53Harness, aws, moto_server, route53
+from test_cli import BASE, ZONE
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.errors import QuotaExceeded
@@ -20,7 +21,6 @@ from torpub.testing.conformance import ENCODING, OWNER, desired, resolve, torren
 from torpub_providers.route53.provider import DEFAULT_RECORD_QUOTA, Route53Provider
 
 __all__ = ["aws", "moto_server", "route53"]
-BASE = "https://downloads.example.com/pub/"
 
 
 def add_address(harness: Route53Harness, name: str) -> None:
@@ -106,16 +106,6 @@ def test_torpub_sync_with_route53_says_how_many_records_are_missing(
 
 
 # --- BIND: a zone file has no quota; --max-records is the budget --------------------
-
-
-ZONE = """\
-$ORIGIN example.com.
-$TTL 3600
-@ IN SOA ns1 hostmaster 2026010101 7200 3600 1209600 300
-  IN NS ns1
-ns1 IN A 192.0.2.53
-downloads IN A 192.0.2.80
-"""
 
 
 def test_bind_sync_over_max_records_fails_before_any_write(

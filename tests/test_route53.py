@@ -309,7 +309,8 @@ def zone_server(route53: Route53Harness) -> Iterator[ZoneServer]:
     server.stop()
 
 
-def _release(tmp_path: Path) -> Path:
+def three_artifacts(tmp_path: Path) -> Path:
+    """``tmp_path/release``: three small artifacts to sync."""
     root = tmp_path / "release"
     root.mkdir()
     for i in range(3):
@@ -326,7 +327,7 @@ def test_torpub_sync_with_route53_and_wait(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     args = [
-        "sync", str(_release(tmp_path)), "--base-url", "https://dl.example.com/pub/",
+        "sync", str(three_artifacts(tmp_path)), "--base-url", "https://dl.example.com/pub/",
         "--out", str(tmp_path / "torrents"), "--provider", "route53", "--zone", "example.com",
         "--owner", OWNER, "--wait", "--check-server", f"127.0.0.1:{zone_server.port}", "-v",
     ]  # fmt: skip
@@ -349,7 +350,7 @@ def test_torpub_sync_reports_a_route53_error_without_secrets(
     route53.server.errors = ["AccessDenied"]
     route53.server.error_message = f"secret {SECRET} rejected"
     args = [
-        "sync", str(_release(tmp_path)), "--base-url", "https://dl.example.com/pub/",
+        "sync", str(three_artifacts(tmp_path)), "--base-url", "https://dl.example.com/pub/",
         "--out", str(tmp_path / "torrents"), "--provider", "route53", "--zone", "example.com",
     ]  # fmt: skip
     assert main(args) == EXIT_ERROR

@@ -3,7 +3,6 @@ real tracker (opentracker), named serving the zone, the origin dead, no mirror."
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import signal
@@ -22,7 +21,7 @@ from swarm_servers import (
     seeders,
     torpub_process,
 )
-from test_get import publish_info_hash_only
+from test_get import publish_info_hash_only, sha256
 
 from torpub.cli import EXIT_ERROR, EXIT_OK, main
 from torpub.client import download
@@ -41,10 +40,6 @@ __all__ = ["opentracker", "torpub_process"]  # fixtures, imported for pytest
 SIZE = 3 << 20
 LOOPBACK = ["--listen", "127.0.0.1:0"]
 GET_LOOPBACK = [*LOOPBACK, "--no-discovery", "--timeout", "2", "--stall-timeout", "30"]
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -98,6 +93,23 @@ def published(release: Release, named: StartNamed, zone_file: Path) -> Release:
     return replace(release, server=named(LOCAL_ZONE, zone_file))
 
 
+def swarm(
+    tmp_path: Path,
+    tracker: StartTracker,
+    named: StartNamed,
+    zone_file: Path,
+    torpub_process: StartTorpub,
+    *seed_flags: str,
+) -> tuple[Release, TorpubProcess]:
+    """``artifact.bin`` published in DNS, tracked, and seeded (``--json``): the
+    seeder is on the tracker when this returns."""
+    release = make_release(tmp_path, ("artifact.bin",), (tracker, free_port()))
+    release = published(release, named, zone_file)
+    seeder = torpub_process(*release.seed("--json", *seed_flags))
+    release.announced("artifact.bin")
+    return release, seeder
+
+
 def stop(seeder: TorpubProcess) -> dict[str, object]:
     """SIGTERM, then the JSON summary the seeder prints."""
     seeder.process.send_signal(signal.SIGTERM)
@@ -117,10 +129,7 @@ def test_one_seeder_and_several_gets_complete_with_identical_files(
     zone_file: Path,
     torpub_process: StartTorpub,
 ) -> None:
-    release = make_release(tmp_path, ("artifact.bin",), (opentracker, free_port()))
-    release = published(release, named, zone_file)
-    seeder = torpub_process(*release.seed("--json", "-v"))
-    release.announced("artifact.bin")
+    release, seeder = swarm(tmp_path, opentracker, named, zone_file, torpub_process, "-v")
     gets = [
         torpub_process(*release.get("artifact.bin", tmp_path / f"out{i}", "--seed-time", "3"))
         for i in range(3)
@@ -167,10 +176,7 @@ def test_a_get_gives_back_until_ctrl_c_which_keeps_the_file(
     torpub_process: StartTorpub,
 ) -> None:
     """Once the seeder is gone, a second downloader gets the file from the first."""
-    release = make_release(tmp_path, ("artifact.bin",), (opentracker, free_port()))
-    release = published(release, named, zone_file)
-    seeder = torpub_process(*release.seed("--json"))
-    release.announced("artifact.bin")
+    release, seeder = swarm(tmp_path, opentracker, named, zone_file, torpub_process)
     first = torpub_process(*release.get("artifact.bin", tmp_path / "a", "--seed-ratio", "0"))
     first.wait_for("complete; seeding until 30 min", timeout=60)
     stop(seeder)
@@ -196,10 +202,7 @@ def test_a_get_alone_in_the_swarm_stops_seeding_when_idle(
     torpub_process: StartTorpub,
 ) -> None:
     """Nobody left to give to: seeding ends by itself after --seed-idle seconds."""
-    release = make_release(tmp_path, ("artifact.bin",), (opentracker, free_port()))
-    release = published(release, named, zone_file)
-    seeder = torpub_process(*release.seed("--json"))
-    release.announced("artifact.bin")
+    release, seeder = swarm(tmp_path, opentracker, named, zone_file, torpub_process)
     first = torpub_process(*release.get("artifact.bin", tmp_path / "a", "--seed-idle", "2"))
     first.wait_for("or 2 s without a peer", timeout=60)
     stop(seeder)
@@ -215,10 +218,7 @@ def test_get_no_seed_uploads_nothing_after_finishing(
     zone_file: Path,
     torpub_process: StartTorpub,
 ) -> None:
-    release = make_release(tmp_path, ("artifact.bin",), (opentracker, free_port()))
-    release = published(release, named, zone_file)
-    seeder = torpub_process(*release.seed("--json"))
-    release.announced("artifact.bin")
+    release, seeder = swarm(tmp_path, opentracker, named, zone_file, torpub_process)
     first = torpub_process(*release.get("artifact.bin", tmp_path / "a", "--no-seed"))
     assert first.finish(60) == EXIT_OK, first.err()  # ends by itself, seeding nothing
     stop(seeder)

@@ -7,17 +7,11 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from test_provider_plugins import two_artifacts
+
 from torpub.provider import Target, open_target
 from torpub.publish.config import Settings
 from torpub.publish.sync import Report, sync
-
-
-def _release(tmp_path: Path) -> Path:
-    root = tmp_path / "release"
-    root.mkdir()
-    for i in range(2):
-        (root / f"tool-{i}.tar.gz").write_bytes(bytes([i + 1]) * 40_000)
-    return root
 
 
 def test_sync_plans_applies_and_reports_through_callbacks(tmp_path: Path, zone_file: Path) -> None:
@@ -33,7 +27,7 @@ def test_sync_plans_applies_and_reports_through_callbacks(tmp_path: Path, zone_f
 
     report = Report(note=lambda m, level: notes.append((m, level)), hashing=hashing)
     before = zone_file.read_text()
-    dry = sync([_release(tmp_path)], settings, [target], dry_run=True, report=report)
+    dry = sync([two_artifacts(tmp_path)], settings, [target], dry_run=True, report=report)
     assert dry.applied == () and dry.plans[0].has_changes
     assert zone_file.read_text() == before and not (tmp_path / "t").exists()
     assert hashed[0] == 80_000 and sum(hashed[1:]) == 80_000
