@@ -250,6 +250,22 @@ def test_records_written_elsewhere_are_read_back(cloudflare: CloudflareHarness) 
 
 
 @pytest.mark.parametrize(
+    "field", [{"ttl": None}, {"ttl": "soon"}, {"ttl": 1.5}, {"content": 7}, {"content": ["a"]}]
+)
+def test_a_listed_record_that_is_not_cloudflares_is_one_error(
+    cloudflare: CloudflareHarness, field: dict[str, object]
+) -> None:
+    """The listing is the endpoint's word: a field of the wrong type is a ProviderError,
+    not a TypeError from deep inside the read."""
+    record = encode(torrent(0, 0), names_for(url(0)), ENCODING).head_record
+    cloudflare.add_foreign(record)
+    (listed,) = cloudflare.cf_zone.records.values()
+    listed.update(field)
+    with pytest.raises(ProviderError, match="not Cloudflare's"):
+        cloudflare.provider().records()
+
+
+@pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"colour": "red"}, "no option 'colour'"),

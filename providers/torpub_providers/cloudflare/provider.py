@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from torpub.errors import ConfigError, ZoneError
+from torpub.errors import ConfigError, ProviderError, ZoneError
 from torpub.format.names import LABEL
 from torpub.format.records import Record
 from torpub.provider import (
@@ -28,7 +28,7 @@ from torpub.provider import (
 )
 from torpub.publish.plan import PhaseName, Plan
 from torpub_providers.cloudflare.batches import Held, ids_for, operations
-from torpub_providers.cloudflare.client import CloudflareClient, Pacing
+from torpub_providers.cloudflare.client import NAME, CloudflareClient, Pacing
 from torpub_providers.cloudflare.txt import MAX_VALUE_LENGTH, parse_content
 
 TOKEN_VARIABLE = "CLOUDFLARE_API_TOKEN"
@@ -207,8 +207,17 @@ class CloudflareProvider:
             name = canonical_name(str(item.name))
             if item.type != "TXT" or LABEL not in name.split("."):
                 continue
-            strings = parse_content(item.content or "")
-            held.append(Held(str(item.id), Record.from_strings(name, int(item.ttl), strings)))
+            ttl, content = item.ttl, item.content or ""
+            # The SDK does not check the listing's types (its TTL is a float): the
+            # endpoint's word, untrusted.
+            whole = isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl % 1 == 0
+            if not whole or not isinstance(content, str):
+                raise ProviderError(
+                    NAME, f"the listing holds a record that is not Cloudflare's ({name})"
+                )
+            held.append(
+                Held(str(item.id), Record.from_strings(name, int(ttl), parse_content(content)))
+            )
         self._listed = len(held)
         return held
 
