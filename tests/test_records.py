@@ -85,6 +85,10 @@ def test_head_tags_in_any_order_with_spaces_and_unknown_tags() -> None:
         ("n=1; v=torrent1; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40, "start with v="),
         ("v=torrent1; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40, "'n'"),
         ("v=torrent1; n=x; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40, "integers"),
+        # int() takes these; the browser client does not, so neither does this side.
+        ("v=torrent1; n=+1; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40, "integers"),
+        ("v=torrent1; n=1_0; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40, "integers"),
+        ("v=torrent1; n=1; len=\u0661; sha256=" + "a" * 64 + "; ih=" + "a" * 40, "integers"),
         ("v=torrent1; n=1; len=1; sha256=abc; ih=" + "a" * 40, "malformed"),
         ("v=torrent1; n=1; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40 + "; o=a b", "owner"),
         ("v=torrent1; n=1; len=1; sha256=" + "a" * 64 + "; ih=" + "a" * 40 + "; p=zz", "previous"),

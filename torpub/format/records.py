@@ -24,6 +24,7 @@ MAX_TTL = (1 << 31) - 1
 # DNS Flag Day 2020: the EDNS buffer size that avoids IP fragmentation.
 UDP_ANSWER_LIMIT = 1232
 _OWNER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_NUMBER = re.compile(r"[0-9]{1,15}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -104,12 +105,15 @@ class Head:
         if tags.get("v") != VERSION:
             raise RecordError(f"head has version {tags.get('v')!r}, not {VERSION!r}")
         try:
-            n, length = int(tags["n"]), int(tags["len"])
+            n_text, length_text = tags["n"], tags["len"]
             sha256, ih = tags["sha256"].lower(), tags["ih"].lower()
         except KeyError as e:
             raise RecordError(f"head lacks the required tag {e.args[0]!r}") from None
-        except ValueError:
-            raise RecordError("head tags n and len must be integers") from None
+        # ASCII digits only, as the browser client reads them: int() would also take
+        # "+1", "1_0" and other scripts' digits.
+        if not (_NUMBER.fullmatch(n_text) and _NUMBER.fullmatch(length_text)):
+            raise RecordError("head tags n and len must be integers")
+        n, length = int(n_text), int(length_text)
         owner, previous = tags.get("o"), tags.get("p")
         if n < 0 or length < 0 or not _HEX64.fullmatch(sha256) or not _HEX40.fullmatch(ih):
             raise RecordError("head has a malformed n, len, sha256 or ih tag")
