@@ -61,6 +61,14 @@ def test_serve_refuses_a_port_out_of_range(
     assert "--port" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("base_url", ["http://[x", "http://[::1/pub/", "pub/"])
+def test_serve_refuses_a_base_url_it_cannot_mount(
+    release: Path, base_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(capsys, "serve", release, "--port", "1", "--base-url", base_url)
+    assert code == EXIT_ERROR and f"base URL {base_url!r}" in err
+
+
 def test_a_name_near_name_max_is_refused_before_any_write(
     release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
