@@ -69,6 +69,17 @@ def test_serve_refuses_a_base_url_it_cannot_mount(
     assert code == EXIT_ERROR and f"base URL {base_url!r}" in err
 
 
+def test_a_backend_whose_sdk_is_not_installed_is_one_line(
+    release: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as without torpub[route53]
+    code, err = run(
+        capsys, "sync", release, "-u", BASE, "--provider", "route53", "--zone", "dl.example.com"
+    )
+    assert code == EXIT_ERROR and "'boto3' is not installed" in err
+    assert list(release.glob("*.torrent")) == []
+
+
 def test_a_name_near_name_max_is_refused_before_any_write(
     release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
