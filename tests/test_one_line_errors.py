@@ -61,6 +61,25 @@ def test_serve_refuses_a_port_out_of_range(
     assert "--port" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("base_url", ["http://[x", "http://[::1/pub/", "pub/"])
+def test_serve_refuses_a_base_url_it_cannot_mount(
+    release: Path, base_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(capsys, "serve", release, "--port", "1", "--base-url", base_url)
+    assert code == EXIT_ERROR and f"base URL {base_url!r}" in err
+
+
+def test_a_backend_whose_sdk_is_not_installed_is_one_line(
+    release: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as without torpub[route53]
+    code, err = run(
+        capsys, "sync", release, "-u", BASE, "--provider", "route53", "--zone", "dl.example.com"
+    )
+    assert code == EXIT_ERROR and "'boto3' is not installed" in err
+    assert list(release.glob("*.torrent")) == []
+
+
 def test_a_name_near_name_max_is_refused_before_any_write(
     release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # still one line, never a traceback.
         _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
+    except ModuleNotFoundError as e:
+        # A backend's SDK is an optional extra (boto3, cloudflare, octodns), imported
+        # when a target is opened or used.
+        missing = e.name or str(e)
+        _stderr().print(
+            f"[bold red]torpub: error:[/] the Python module '{markup(missing)}' is not "
+            "installed: install the backend's extra, e.g. pip install 'torpub[route53]'"
+        )
+        return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         _stderr().print("torpub: interrupted")
         return EXIT_INTERRUPTED

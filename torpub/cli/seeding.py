@@ -4,7 +4,6 @@ from one BitTorrent session until SIGTERM or Ctrl-C."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from torpub.cli.app import (
     finite,
     make_ui,
 )
-from torpub.cli.publishing import report_to, settings_from
+from torpub.cli.publishing import _build, _creation_date, settings_from
 from torpub.terminal import markup
 
 if TYPE_CHECKING:
@@ -164,15 +163,9 @@ def seed_command(
 def _items(ui: Ui, flags: dict[str, Any]) -> list[SeedItem]:
     """The torrents as ``build`` makes them; torpub.toml is read again each time."""
     from torpub.client.seed import SeedItem
-    from torpub.publish.build import creation_date_from_env
-    from torpub.publish.sync import Publisher
 
-    settings = settings_from(flags)
-    date = flags["creation_date"]
-    if date is None:
-        date = creation_date_from_env(os.environ)
-    publisher = Publisher(settings, report=report_to(ui), creation_date=date)
-    built = publisher.built(flags["paths"] or [], write=False)
+    date = _creation_date(flags["creation_date"])
+    built = _build(ui, flags["paths"] or [], settings_from(flags), date, write=False)
     return [SeedItem(b.artifact.url, b.artifact.path, b.torrent) for b in built]
 
 

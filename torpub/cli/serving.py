@@ -107,7 +107,10 @@ def server_config_command(
 def _mount(base_url: str | None) -> str:
     if base_url is None:
         return "/"
-    parts = urlsplit(base_url)
+    try:
+        parts = urlsplit(base_url)
+    except ValueError as e:  # an unclosed '[': "Invalid IPv6 URL"
+        raise ConfigError(f"base URL {base_url!r} is not a valid URL: {e}") from None
     if not parts.scheme or not parts.netloc:
         raise ConfigError(f"base URL {base_url!r} is not an absolute URL")
     return unquote(parts.path, errors="surrogateescape") or "/"

@@ -118,7 +118,7 @@ def describe(option: Option) -> str:
     flag = option.cli_flag
     if option.type is bool:
         flag += "/--no-" + flag.removeprefix("--")
-    notes = [n for n in ("required" if option.required else "",) if n]
+    notes = ["required"] if option.required else []
     if option.default is not None and not option.secret:
         notes.append(f"default: {option.default}")
     if option.secret:

@@ -44,12 +44,11 @@ export function install (options = {}) {
 export function installFromScript (script) {
   const data = script?.dataset ?? {}
   if (!data.doh) return
-  const start = () => install({
+  install({
     doh: data.doh,
     requireDnssec: data.requireDnssec !== undefined && data.requireDnssec !== 'false',
     originTimeout: Number(data.originTimeout) || undefined
   })
-  start()
 }
 
 async function fallBack (link, options, controller, plain) {
