@@ -186,3 +186,15 @@ def test_an_os_error_no_caller_named_is_still_one_line(
     code, err = run(capsys, "export", release, "-u", BASE, "--to", target)
     assert code == EXIT_ERROR
     assert err.startswith("torpub: error: [Errno 2] No such file or directory: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["resolve", "http://[x/a.bin"], ["get", "http://[x/a.bin"], ["check", "--url", "http://[x/a"]],
+)
+def test_a_url_that_does_not_parse_is_one_line(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(args)
+    _, err = capsys.readouterr()
+    assert code == EXIT_ERROR and "is not a URL" in err and len(err.splitlines()) == 1, err

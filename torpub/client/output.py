@@ -21,7 +21,10 @@ from torpub.format.filename import unsafe_reason
 
 def name_from_url(url: str) -> str:
     """The file name ``url`` downloads to: its last path segment, percent-decoded."""
-    path = urlsplit(url).path
+    try:
+        path = urlsplit(url).path
+    except ValueError as e:  # e.g. "Invalid IPv6 URL" for a "[" without its "]"
+        raise DownloadError(url, f"it is not a URL ({e})") from None
     name = "" if path.endswith("/") else unquote(PurePosixPath(path).name, errors="surrogateescape")
     reason = unsafe_reason(name)
     if reason is not None:

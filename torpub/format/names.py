@@ -53,7 +53,10 @@ class TorrentNames:
 
 def names_for(url: str) -> TorrentNames:
     """The names of ``url``; InvalidURL when DNS cannot hold them (before any is used)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # e.g. "Invalid IPv6 URL" for a "[" without its "]"
+        raise InvalidURL(url, f"it is not a URL ({e})") from None
     if not parts.hostname:
         raise InvalidURL(url, "it has no host")
     target = url_target(url)
