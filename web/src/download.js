@@ -73,6 +73,7 @@ function fetchTorrent (url, resolved, { onProgress, signal, stallTimeout = STALL
     let lastDone = -1
     let lastChange = Date.now()
     let settled = false
+    let watch // the stall watch, started once the torrent is added
     const finish = (error, blob) => {
       if (settled) return
       settled = true
@@ -83,9 +84,15 @@ function fetchTorrent (url, resolved, { onProgress, signal, stallTimeout = STALL
     const abort = () => finish(signal.reason)
     signal?.addEventListener('abort', abort)
     client.on('error', (e) => finish(new DownloadError(url, `BitTorrent: ${e.message ?? e}`)))
-    const torrent = client.add(resolved.torrent, { destroyStoreOnDestroy: true })
+    let torrent
+    try {
+      torrent = client.add(resolved.torrent, { destroyStoreOnDestroy: true })
+    } catch (e) {
+      // A torrent WebTorrent refuses at once: the client is closed all the same.
+      return finish(new DownloadError(url, `BitTorrent: ${e.message ?? e}`))
+    }
     const report = () => onProgress({ phase: 'torrent', done: torrent.downloaded, total: torrent.length || resolved.length, peers: torrent.numPeers })
-    const watch = setInterval(() => {
+    watch = setInterval(() => {
       report()
       if (torrent.downloaded !== lastDone) {
         lastDone = torrent.downloaded
