@@ -14,7 +14,7 @@ import typer
 if TYPE_CHECKING:
     # Loaded when a command draws output: --version and --help need neither.
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, ProgressColumn
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 64, 130
 # torpub check: published, but something a failover needs is broken.
@@ -168,8 +168,9 @@ class Ui:
         """Whether a bar of ``total`` is drawn: on a terminal, unless quiet."""
         return not self.quiet and self.err.is_terminal and total > 0
 
-    @contextmanager
-    def progress(self, total: int, label: str) -> Iterator[Progress]:
+    def transfer_bar(self, *extra: ProgressColumn, show: bool = True) -> Progress:
+        """The bar every byte transfer draws on stderr (hashing, downloading,
+        seeding), with ``extra`` columns; drawn on a terminal only, unless quiet."""
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -179,16 +180,21 @@ class Ui:
             TransferSpeedColumn,
         )
 
-        bar = Progress(
+        return Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
+            *extra,
             console=self.err,
-            disable=not self.shows_progress(total),
+            disable=not (show and not self.quiet and self.err.is_terminal),
             transient=True,
         )
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[Progress]:
+        bar = self.transfer_bar(show=self.shows_progress(total))
         with bar:
             bar.add_task(label, total=total)
             yield bar

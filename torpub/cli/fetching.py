@@ -318,26 +318,9 @@ def _peers(texts: tuple[str, ...] | list[str]) -> tuple[tuple[str, int], ...]:
 
 @contextmanager
 def _progress_bar(ui: Ui, goal: SeedGoal | None) -> Iterator[download.ProgressCallback]:
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    from rich.progress import TextColumn
 
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[peers]} peers"),
-        console=ui.err,
-        disable=ui.quiet or not ui.err.is_terminal,
-        transient=True,
-    )
+    bar = ui.transfer_bar(TextColumn("{task.fields[peers]} peers"))
     task: list[TaskID] = []
 
     def report(p: download.Progress) -> None:
