@@ -101,12 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries()
     try:
         result = _command(args).main(args=args, prog_name="torpub", standalone_mode=False)
-    except TorpubError as e:
-        _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
-        return EXIT_ERROR
-    except (OSError, UnicodeError) as e:
-        # The file system or the network failing where no caller said what it meant:
-        # still one line, never a traceback.
+    except (TorpubError, OSError, UnicodeError) as e:
+        # OSError and UnicodeError: the file system or the network failing where no
+        # caller said what it meant; still one line, never a traceback.
         _stderr().print(f"[bold red]torpub: error:[/] {_one_line(e)}")
         return EXIT_ERROR
     except ModuleNotFoundError as e:
