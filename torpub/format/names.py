@@ -134,6 +134,14 @@ def _a_labels(host: str) -> str:
     return canonical_name(host.rstrip(".") + ".")[:-1]
 
 
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` is already canonical as it stands: absolute, lower-case
+    letters, digits, ``-`` and ``_``, within DNS's 255 octets (254 characters of such
+    a name are 255 octets on the wire). Such names are written and compared without
+    dnspython, which costs about 50 µs a name (seconds at 100,000 records)."""
+    return len(name) < MAX_NAME_OCTETS and _CANONICAL.fullmatch(name) is not None
+
+
 def canonical_name(name: str | dns.name.Name) -> str:
     """The one form in which torpub holds, compares and writes a DNS name: absolute,
     IDNA 2008 A-labels, ASCII lower-cased, with the trailing dot (RFC 4034 §6.2).
@@ -141,9 +149,9 @@ def canonical_name(name: str | dns.name.Name) -> str:
     Every backend and reader goes through here, so a name a server hands back in
     another case or spelling compares equal to the one torpub wrote. ZoneError
     when the text is no DNS name (names read from a server are untrusted)."""
-    if isinstance(name, str) and name.isascii() and len(name) < MAX_NAME_OCTETS:
+    if isinstance(name, str) and name.isascii():
         lower = name.lower()  # ASCII only, as RFC 4034 canonical form
-        if _CANONICAL.fullmatch(lower):
+        if is_plain_name(lower):
             return lower
     if isinstance(name, dns.name.Name):
         parsed = name if name.is_absolute() else name.concatenate(dns.name.root)

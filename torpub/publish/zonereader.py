@@ -31,7 +31,7 @@ import dns.zonefile
 
 from torpub.errors import RecordError, ZoneError
 from torpub.format import txt
-from torpub.format.names import canonical_name
+from torpub.format.names import MAX_NAME_OCTETS, canonical_name
 from torpub.format.records import MAX_TTL, Record
 
 _Key = tuple[dns.rdatatype.RdataType, dns.rdatatype.RdataType]
@@ -86,7 +86,6 @@ _OWN_LINE = re.compile(
     r'("(?:[ !#-\[\]-~]++|\\[0-9]{3}|\\["\\])*+"(?: "(?:[ !#-\[\]-~]++|\\[0-9]{3}|\\["\\])*+")*+)'
 )
 _STRING = re.compile(r'"((?:[^"\\]++|\\.)*+)"')
-_MAX_NAME = 254  # characters of an absolute name whose wire form fits 255 octets
 
 
 class _NotOwn(Exception):
@@ -115,7 +114,9 @@ def _own_records(body: str, origin: str) -> list[Record]:
             continue
         name, ttl_text, strings = match.groups()
         ttl = int(ttl_text)
-        if len(name) > _MAX_NAME or ttl > MAX_TTL:  # dnspython takes up to 2**32 - 1, DNS 2**31 - 1
+        if (
+            len(name) >= MAX_NAME_OCTETS or ttl > MAX_TTL
+        ):  # dnspython takes up to 2**32 - 1, DNS 2**31 - 1
             raise _NotOwn
         if name != zone and not name.endswith(suffix):
             raise _NotOwn  # dnspython, comparing names as DNS does, says where it is
