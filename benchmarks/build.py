@@ -4,7 +4,9 @@ against Python's own start-up, all in the same script.
 Part 1 alternates whole processes over one page-cached random file: `torpub
 build` (fresh output, so it really hashes) and `mktorrent -t <cores>` at the
 same piece size; wall time and CPU time (user + system) per process, medians,
-and hashlib's single-core SHA-1 over memory as the ceiling. Part 2 builds a
+and hashlib's single-core SHA-1 over memory as the ceiling. Beside them, in the
+same rounds, torpub's hashing as a library call in this process (no start-up):
+what the process would cost without Python's and typer's start-up. Part 2 builds a
 tree of sparse files once, then times the unchanged rebuild, which the cache
 answers without hashing. Part 3 alternates `python -c "import typer"`,
 `torpub --version` and `torpub --help`.
@@ -95,11 +97,12 @@ def hashing(size: int, rounds: int) -> None:
         target.unlink(missing_ok=True)
 
     memory = os.urandom(min(size, 256 * MiB))
-    runs: dict[str, list[Run]] = {"torpub": [], "mktorrent": [], "sha1": []}
+    runs: dict[str, list[Run]] = {"torpub": [], "mktorrent": [], "library": [], "sha1": []}
     for _ in range(rounds):
         fresh()
         runs["torpub"].append(process(torpub))
         runs["mktorrent"].append(process(mktorrent))
+        runs["library"].append(in_process(lambda: build([artifact], SETTINGS, write=False)))
         start = time.perf_counter()
         hashlib.sha1(memory)
         runs["sha1"].append(Run(time.perf_counter() - start, 0.0, 0.0))
@@ -108,7 +111,12 @@ def hashing(size: int, rounds: int) -> None:
     print(f"\nBuild of {size / MiB:.0f} MiB as a whole process, page cache warm, {cores} cores, ")
     print(f"piece size {piece_size // 1024} KiB, median of {rounds} alternating rounds")
     print(f"  {'':30} {'wall s':>7} {'MiB/s':>7} {'user s':>7} {'sys s':>7}")
-    for label, name in (("torpub build", "torpub"), (f"mktorrent -t {cores}", "mktorrent")):
+    rows = (
+        ("torpub build", "torpub"),
+        (f"mktorrent -t {cores}", "mktorrent"),
+        ("torpub hashing, library call", "library"),
+    )
+    for label, name in rows:
         wall = statistics.median(r.wall for r in runs[name])
         user = statistics.median(r.user for r in runs[name])
         system = statistics.median(r.system for r in runs[name])
@@ -129,6 +137,14 @@ class Run:
     wall: float  # seconds
     user: float  # CPU seconds of the process and its threads
     system: float
+
+
+def in_process(call: Callable[[], object]) -> Run:
+    """``call`` in this process: its wall time and the process's CPU time (all threads)."""
+    before, start = os.times(), time.perf_counter()
+    call()
+    wall, after = time.perf_counter() - start, os.times()
+    return Run(wall, after.user - before.user, after.system - before.system)
 
 
 def process(command: Sequence[str]) -> Run:
