@@ -31,10 +31,12 @@ from client_servers import (
 from test_resolve import run
 
 from torpub.check import CheckOptions, Expected, check
+from torpub.check.pieces import pieces_of
 from torpub.check.render import to_text
 from torpub.check.report import Report, UrlReport
 from torpub.cli import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from torpub.client.resolve import Nameserver
+from torpub.errors import RecordError
 from torpub.format import bencode
 from torpub.format.bencode import info_hash
 from torpub.format.names import names_for
@@ -614,3 +616,18 @@ def test_sync_check_needs_a_sync_that_applies(
 ) -> None:
     code, _, err = run(capsys, "sync", str(tmp_path), "-u", "http://127.0.0.1/", "-n", "--check")
     assert code == EXIT_ERROR and "--check" in err and "torpub check" in err
+
+
+def test_a_torrent_whose_pieces_are_too_big_to_read_is_not_fetched() -> None:
+    """A piece is read whole to be hashed: a torrent from DNS claiming 1 TiB pieces
+    must not make check ask a mirror for them."""
+    size = 1 << 40
+    info = {
+        b"length": size,
+        b"name": b"huge.bin",
+        b"piece length": size,
+        b"pieces": b"\0" * 20,
+    }
+    torrent = bencode.encode({b"info": info, b"url-list": [b"http://127.0.0.1:1/huge.bin"]})
+    with pytest.raises(RecordError, match="over the 134217728 torpub builds"):
+        pieces_of(torrent)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from torpub.errors import RecordError
 from torpub.format import bencode
 from torpub.format.torrentinfo import summarise
+from torpub.publish.torrent import MAX_PIECE_SIZE
 
 _SHA1 = 20
 
@@ -42,6 +43,13 @@ def pieces_of(torrent: bytes) -> Pieces:
     hashes = tuple(raw[i : i + _SHA1] for i in range(0, len(raw), _SHA1))
     if info.piece_length <= 0 or len(hashes) != -(-info.size // info.piece_length):
         raise RecordError("the torrent's piece count does not match its length")
+    # A piece is read whole to be hashed: the torrent (from DNS, in --url mode) must
+    # not choose how much memory that takes. torpub never builds larger pieces.
+    if info.piece_length > MAX_PIECE_SIZE:
+        raise RecordError(
+            f"the torrent's pieces of {info.piece_length} bytes are over the "
+            f"{MAX_PIECE_SIZE} torpub builds: its web seeds are not checked"
+        )
     return Pieces(info.info_hash, info.size, info.piece_length, hashes, info.web_seeds)
 
 
